@@ -81,6 +81,9 @@ func (k TEK) AEMK() [KeyLength]byte { return deriveKey(k, infoAEMK) }
 type Identifiers struct {
 	rpik cipher.Block
 	aemk cipher.Block
+	// buf is scratch space for RPI: arrays passed to the cipher.Block
+	// interface would otherwise escape to the heap on every call.
+	buf [2 * KeyLength]byte
 }
 
 // NewIdentifiers prepares identifier derivation for tek.
@@ -104,12 +107,13 @@ func newBlock(key [KeyLength]byte) cipher.Block {
 
 // RPI returns the identifier broadcast during interval n:
 // AES-128(RPIK, "EN-RPI" ‖ 0x000000000000 ‖ n as 32-bit little endian).
+// An Identifiers value is not safe for concurrent use.
 func (d *Identifiers) RPI(n uint32) RPI {
-	var in, out RPI
-	copy(in[:], "EN-RPI")
+	in, out := d.buf[:KeyLength], d.buf[KeyLength:]
+	copy(in, "EN-RPI\x00\x00\x00\x00\x00\x00")
 	binary.LittleEndian.PutUint32(in[12:], n)
-	d.rpik.Encrypt(out[:], in[:])
-	return out
+	d.rpik.Encrypt(out, in)
+	return RPI(out)
 }
 
 // EncryptMetadata returns the Associated Encrypted Metadata broadcast with rpi:

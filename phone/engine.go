@@ -1,0 +1,253 @@
+// Package phone is the phone engine: the library a Bluezone app binds to
+// (its exported API uses only basic types, byte slices and small interfaces,
+// so gomobile can bind it), and the code the simulator runs for every virtual
+// phone.
+//
+// The engine keeps its keys, what it heard and its warnings in one directory,
+// encrypted with a key from the platform keystore. Nothing leaves the phone
+// except published keys, and only on the user's explicit action.
+package phone
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol"
+	"github.com/bluezone-vn/bluezone/risk"
+)
+
+const (
+	// RetentionDays is how long keys, sightings and exposures are kept.
+	RetentionDays = 14
+	// ReplayTolerance is how far from its interval an identifier may be heard
+	// and still match (EN: ±2 hours). Anything farther is a replay.
+	ReplayTolerance = 2 * time.Hour
+	// maxRotationJitter delays each identifier change past the interval start,
+	// so that phones do not all change in step (which would link identifiers).
+	maxRotationJitter = 2 * time.Minute
+	// mergeGap merges reports of one identifier within one scan window.
+	mergeGap = 60 * time.Second
+	// flushEvery bounds how many sightings wait in memory before a write.
+	flushEvery    = 4096
+	secondsPerDay = 86400
+)
+
+// Config is how the platform sets up the engine.
+type Config struct {
+	// TxPower is this phone's calibrated advertising power in dBm, written
+	// into the encrypted metadata.
+	TxPower int
+	// Model is this phone's device model, for RSSI calibration.
+	Model string
+	// Duty cycle of the radio, in seconds. Zero values take the defaults
+	// (advertise 15 s on / 15 s off, scan 35 s every 120 s).
+	AdvertiseOnSeconds, AdvertiseOffSeconds int
+	ScanOnSeconds, ScanEverySeconds         int
+}
+
+func (c *Config) defaults() {
+	if c.AdvertiseOnSeconds == 0 {
+		c.AdvertiseOnSeconds = 15
+	}
+	if c.AdvertiseOffSeconds == 0 {
+		c.AdvertiseOffSeconds = 15
+	}
+	if c.ScanOnSeconds == 0 {
+		c.ScanOnSeconds = 35
+	}
+	if c.ScanEverySeconds == 0 {
+		c.ScanEverySeconds = 120
+	}
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.TxPower < -128 || c.TxPower > 127 {
+		errs = append(errs, fmt.Errorf("tx power %d dBm, want -128..127", c.TxPower))
+	}
+	if c.AdvertiseOnSeconds < 1 || c.AdvertiseOffSeconds < 0 {
+		errs = append(errs, errors.New("advertising duty cycle must be positive"))
+	}
+	if c.ScanOnSeconds < 1 || c.ScanEverySeconds < c.ScanOnSeconds {
+		errs = append(errs, fmt.Errorf("scan %d s every %d s: want 1 <= on <= every", c.ScanOnSeconds, c.ScanEverySeconds))
+	}
+	return errors.Join(errs...)
+}
+
+// Engine is one phone. It is safe for concurrent use: platforms deliver scan
+// results on their own threads.
+type Engine struct {
+	mu    sync.Mutex
+	dir   string
+	cfg   Config
+	risk  risk.Config
+	seal  *sealer
+	log   *sightingLog
+	state state
+
+	pending   map[protocol.RPI]*Sighting // this scan window's sightings, merged
+	unwritten []Sighting                 // closed sightings waiting for a flush
+	// Current advertisement: identifier of interval advENIN until rotateAt.
+	advENIN  uint32
+	rotateAt time.Time
+}
+
+// state is what the engine persists besides the sighting log.
+type state struct {
+	Keys      []dailyKey            `json:"keys"`
+	Models    []string              `json:"models"`    // advertiser models heard; index+1 is Sighting.Model
+	Processed map[string]bool       `json:"processed"` // export files already matched
+	Exposures map[string][]exposure `json:"exposures"` // by published key hex
+	Pins      [][]byte              `json:"pins"`      // PEM public keys that sign exports
+	Risk      *risk.Config          `json:"risk,omitempty"`
+}
+
+type dailyKey struct {
+	TEK   protocol.TEK `json:"tek"`
+	Start uint32       `json:"start"` // rolling start interval
+	// Period is set once the key is closed early (new key on demand).
+	Period uint32 `json:"period,omitempty"`
+}
+
+// end returns the first interval after the key.
+func (k dailyKey) end() uint32 {
+	if k.Period != 0 {
+		return k.Start + k.Period
+	}
+	return protocol.RollingStart(k.Start) + protocol.KeyRollingPeriod
+}
+
+const stateFile = "state.sealed"
+
+// Open opens (or creates) the phone kept in dir. storageKey (32 bytes) comes
+// from the platform keystore and encrypts everything written.
+func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
+	cfg.defaults()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("phone: config: %w", err)
+	}
+	s, err := newSealer(storageKey)
+	if err != nil {
+		return nil, fmt.Errorf("phone: %w", err)
+	}
+	logDir := filepath.Join(dir, "sightings")
+	if err := os.MkdirAll(logDir, 0o700); err != nil {
+		return nil, fmt.Errorf("phone: %w", err)
+	}
+	e := &Engine{dir: dir, cfg: cfg, seal: s, log: &sightingLog{dir: logDir, seal: s}, pending: map[protocol.RPI]*Sighting{}}
+	if err := e.loadState(); err != nil {
+		return nil, err
+	}
+	e.risk = risk.DefaultConfig()
+	if e.state.Risk != nil {
+		e.risk = *e.state.Risk
+	}
+	return e, nil
+}
+
+func (e *Engine) loadState() error {
+	sealed, err := os.ReadFile(filepath.Join(e.dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		e.state = state{Processed: map[string]bool{}, Exposures: map[string][]exposure{}}
+		return e.saveState()
+	}
+	if err != nil {
+		return fmt.Errorf("phone: %w", err)
+	}
+	plain, err := e.seal.open(sealed, []byte(stateFile))
+	if err != nil {
+		return fmt.Errorf("phone: state cannot be decrypted (wrong storage key?): %w", err)
+	}
+	if err := json.Unmarshal(plain, &e.state); err != nil {
+		return fmt.Errorf("phone: state: %w", err)
+	}
+	if e.state.Processed == nil {
+		e.state.Processed = map[string]bool{}
+	}
+	if e.state.Exposures == nil {
+		e.state.Exposures = map[string][]exposure{}
+	}
+	return nil
+}
+
+// saveState replaces the state file atomically: a crash leaves the old or the new one.
+func (e *Engine) saveState() error {
+	plain, err := json.Marshal(&e.state)
+	if err != nil {
+		return fmt.Errorf("phone: encode state: %w", err)
+	}
+	p := filepath.Join(e.dir, stateFile)
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("phone: save state: %w", err)
+	}
+	if _, err := f.Write(e.seal.seal(plain, []byte(stateFile))); err != nil {
+		f.Close()
+		return fmt.Errorf("phone: save state: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("phone: save state: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("phone: save state: %w", err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("phone: save state: %w", err)
+	}
+	return nil
+}
+
+// Close writes what is still in memory. The engine must not be used after.
+func (e *Engine) Close() error { return e.Flush() }
+
+// Flush writes all sightings held in memory to the log. Platforms call it at
+// the end of each scan window and when the app goes to the background.
+func (e *Engine) Flush() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flushLocked(time.Time{}, true)
+}
+
+// flushLocked closes pending sightings older than the merge gap (all of them
+// when all is set) and writes unwritten ones when enough have gathered or all is set.
+func (e *Engine) flushLocked(now time.Time, all bool) error {
+	for rpi, s := range e.pending {
+		if all || now.Sub(time.Unix(s.Time, 0)) > mergeGap {
+			e.unwritten = append(e.unwritten, *s)
+			delete(e.pending, rpi)
+		}
+	}
+	if !all && len(e.unwritten) < flushEvery {
+		return nil
+	}
+	byDay := map[int64][]Sighting{}
+	for _, s := range e.unwritten {
+		d := s.Time / secondsPerDay
+		byDay[d] = append(byDay[d], s)
+	}
+	for d, recs := range byDay {
+		if err := e.log.append(d, recs); err != nil {
+			return err
+		}
+	}
+	e.unwritten = e.unwritten[:0]
+	return nil
+}
+
+// randDuration returns a uniformly random duration in [0, max).
+func randDuration(max time.Duration) time.Duration {
+	n, err := rand.Int(rand.Reader, big.NewInt(int64(max)))
+	if err != nil {
+		panic(err)
+	}
+	return time.Duration(n.Int64())
+}

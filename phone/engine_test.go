@@ -1,0 +1,366 @@
+package phone
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+)
+
+var day0 = time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
+
+func storageKey(b byte) []byte { return bytes.Repeat([]byte{b}, StorageKeyLength) }
+
+func newPhone(t testing.TB, tx int) *Engine {
+	t.Helper()
+	e, err := Open(t.TempDir(), storageKey(1), Config{TxPower: tx, Model: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// authority signs export files and is pinned by phones.
+type authority struct {
+	key *ecdsa.PrivateKey
+	pem []byte
+}
+
+func newAuthority(t testing.TB) *authority {
+	k, err := export.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := export.MarshalPublicKeyPEM(&k.PublicKey)
+	return &authority{key: k, pem: p}
+}
+
+func (a *authority) export(t testing.TB, keys []export.Key, revised []export.Key) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	f := &export.File{Start: day0, End: day0.Add(time.Hour), Region: "VN", BatchNum: 1, BatchSize: 1, Keys: keys, Revised: revised}
+	if err := export.Write(&buf, f, export.Signer{Key: a.key, Info: export.SignatureInfo{KeyID: "vn", KeyVersion: "v1"}}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// meet makes b hear a every scan period for the duration, at an RSSI.
+func meet(t testing.TB, a, b *Engine, start time.Time, d time.Duration, rssi int) {
+	t.Helper()
+	for at := start; at.Before(start.Add(d)); at = at.Add(2 * time.Minute) {
+		adv, err := a.Advertisement(at.Unix())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.HandleScan(adv.Payload, rssi, at.Unix(), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func published(keys []PublishableKey, rt export.ReportType) []export.Key {
+	var out []export.Key
+	for _, k := range keys {
+		out = append(out, export.Key{Data: k.TEK, RollingStart: k.RollingStart, RollingPeriod: k.RollingPeriod, ReportType: rt})
+	}
+	return out
+}
+
+func TestCloseContactWarnsF1(t *testing.T) {
+	auth := newAuthority(t)
+	tests := []struct {
+		name      string
+		duration  time.Duration
+		rssi      int
+		wantLevel int
+	}{
+		{"2 m for 20 minutes", 20 * time.Minute, -68, LevelF1},               // attenuation 60: Near
+		{"a single brief sighting", 1 * time.Minute, -55, LevelNone},         // one scan, 2 minutes
+		{"far away for an hour", time.Hour, -90, LevelNone},                  // attenuation 82: Other
+		{"3-4 m for 40 minutes counts half", 40 * time.Minute, -75, LevelF1}, // 67 dB: Medium, 20 weighted min
+		{"3-4 m for 20 minutes", 20 * time.Minute, -75, LevelNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newPhone(t, -8), newPhone(t, -8)
+			if err := b.PinPublicKey(auth.pem); err != nil {
+				t.Fatal(err)
+			}
+			start := day0.Add(9 * time.Hour)
+			meet(t, a, b, start, tt.duration, tt.rssi)
+			now := start.Add(24 * time.Hour).Unix()
+			zip := auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)
+			rep, err := b.MatchExports([][]byte{zip}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Matched != 1 {
+				t.Errorf("matched %d keys, want 1 (%+v)", rep.Matched, rep)
+			}
+			w := b.Warning(now)
+			if w.Level != tt.wantLevel {
+				t.Fatalf("warning %+v, want level %d", w, tt.wantLevel)
+			}
+			if w.Level == LevelF1 && (w.Day != "2026-11-10" || w.Advice != AdviceF1) {
+				t.Errorf("warning %+v", w)
+			}
+		})
+	}
+}
+
+func TestRecursiveWarnsF2AndRevocationWithdraws(t *testing.T) {
+	auth := newAuthority(t)
+	a, b := newPhone(t, -8), newPhone(t, -8)
+	b.PinPublicKey(auth.pem)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 30*time.Minute, -65)
+	now := start.Add(time.Hour).Unix()
+	keys := published(a.DiagnosisKeys(day0.Unix(), now), export.ReportRecursive)
+	if _, err := b.MatchExports([][]byte{auth.export(t, keys, nil)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if w := b.Warning(now); w.Level != LevelF2 || w.Advice != AdviceF2 {
+		t.Fatalf("warning %+v, want F2", w)
+	}
+	revoked := keys[0]
+	revoked.ReportType = export.ReportRevoked
+	rep, err := b.MatchExports([][]byte{auth.export(t, nil, []export.Key{revoked})}, now)
+	if err != nil || rep.Revoked != 1 {
+		t.Fatalf("revocation: %+v, %v", rep, err)
+	}
+	if w := b.Warning(now); w.Level != LevelNone {
+		t.Fatalf("after revocation: %+v", w)
+	}
+}
+
+// TestReplayOutsideToleranceNeverMatches replays a phone's identifiers
+// 2 h + 1 interval after their interval ended: no match, whatever the signal.
+func TestReplayOutsideToleranceNeverMatches(t *testing.T) {
+	auth := newAuthority(t)
+	tests := []struct {
+		name  string
+		delay time.Duration // from the end of the identifier's interval
+		match bool
+	}{
+		{"live", -5 * time.Minute, true},
+		{"2 h late", 2*time.Hour - time.Second, true},
+		{"2 h + 1 interval late", 2*time.Hour + protocol.IntervalLength, false},
+		{"2 h + 1 interval early", -(2*time.Hour + 2*protocol.IntervalLength), false},
+		{"a day late", 24 * time.Hour, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newPhone(t, -8), newPhone(t, -8)
+			b.PinPublicKey(auth.pem)
+			sent := day0.Add(9 * time.Hour)
+			adv, err := a.Advertisement(sent.Unix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			intervalEnd := protocol.IntervalTime(protocol.IntervalNumber(sent) + 1)
+			heard := intervalEnd.Add(tt.delay)
+			// The attacker replays it for an hour, once per scan.
+			for i := 0; i < 30; i++ {
+				at := heard.Add(time.Duration(i) * 2 * time.Minute)
+				if tt.delay < 0 {
+					at = heard.Add(-time.Duration(i) * 2 * time.Minute)
+				}
+				if err := b.HandleScan(adv.Payload, -50, at.Unix(), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			now := sent.Add(26 * time.Hour).Unix()
+			rep, err := b.MatchExports([][]byte{auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := rep.Matched == 1; got != tt.match {
+				t.Fatalf("matched = %v, want %v (%+v)", got, tt.match, rep)
+			}
+		})
+	}
+}
+
+func TestUnverifiedExportIsRejected(t *testing.T) {
+	auth, mallory := newAuthority(t), newAuthority(t)
+	b := newPhone(t, -8)
+	if _, err := b.MatchExports(nil, day0.Unix()); !errors.Is(err, ErrNoPinnedKey) {
+		t.Fatalf("no pins: %v", err)
+	}
+	b.PinPublicKey(auth.pem)
+	if _, err := b.MatchExports([][]byte{mallory.export(t, nil, nil)}, day0.Unix()); !errors.Is(err, ErrUnverified) {
+		t.Fatalf("forged file: %v", err)
+	}
+	if _, err := b.MatchExports([][]byte{[]byte("junk")}, day0.Unix()); !errors.Is(err, export.ErrFormat) {
+		t.Fatalf("junk: %v", err)
+	}
+	if err := b.PinPublicKey([]byte("not a key")); err == nil {
+		t.Fatal("pinning junk: want error")
+	}
+}
+
+func TestUnknownMetadataVersionIsIgnored(t *testing.T) {
+	auth := newAuthority(t)
+	b := newPhone(t, -8)
+	b.PinPublicKey(auth.pem)
+	tek, _ := protocol.ParseTEK("75c734c6dd1a782de7a965da5eb93125")
+	ids := protocol.NewIdentifiers(tek)
+	start := day0.Add(9 * time.Hour)
+	for at := start; at.Before(start.Add(30 * time.Minute)); at = at.Add(2 * time.Minute) {
+		n := protocol.IntervalNumber(at)
+		rpi := ids.RPI(n)
+		p := protocol.Payload{RPI: rpi, AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: 0xC0, TxPower: -8})}
+		if err := b.HandleScan(p.Advertisement(), -60, at.Unix(), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := start.Add(time.Hour).Unix()
+	k := export.Key{Data: tek, RollingStart: protocol.RollingStart(protocol.IntervalNumber(start)), RollingPeriod: 144, ReportType: export.ReportConfirmedTest}
+	rep, err := b.MatchExports([][]byte{auth.export(t, []export.Key{k}, nil)}, now)
+	if err != nil || rep.Matched != 0 || b.Warning(now).Level != LevelNone {
+		t.Fatalf("unknown version counted: %+v, %v", rep, err)
+	}
+}
+
+func TestPersistenceAndEncryption(t *testing.T) {
+	auth := newAuthority(t)
+	dir := t.TempDir()
+	a := newPhone(t, -8)
+	b, err := Open(dir, storageKey(2), Config{TxPower: -8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.PinPublicKey(auth.pem)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 20*time.Minute, -65)
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing readable on disk: the RPI bytes heard must not appear in clear.
+	adv, _ := a.Advertisement(start.Unix())
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if d != nil && !d.IsDir() {
+			data, _ := os.ReadFile(p)
+			if bytes.Contains(data, adv.Payload[11:27]) {
+				t.Errorf("%s holds an identifier in clear", p)
+			}
+		}
+		return nil
+	})
+	if _, err := Open(dir, storageKey(3), Config{}); err == nil {
+		t.Fatal("opening with the wrong storage key: want error")
+	}
+	b2, err := Open(dir, storageKey(2), Config{TxPower: -8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := start.Add(time.Hour).Unix()
+	rep, err := b2.MatchExports([][]byte{auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now)
+	if err != nil || rep.Matched != 1 || b2.Warning(now).Level != LevelF1 {
+		t.Fatalf("after reopen: %+v, %v, %+v", rep, err, b2.Warning(now))
+	}
+	b2.Close()
+	b3, _ := Open(dir, storageKey(2), Config{TxPower: -8})
+	if w := b3.Warning(now); w.Level != LevelF1 {
+		t.Fatalf("warning not kept across restarts: %+v", w)
+	}
+}
+
+func TestTornLogTailIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	b, _ := Open(dir, storageKey(2), Config{})
+	a := newPhone(t, -8)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 10*time.Minute, -60)
+	b.Close()
+	logFile := filepath.Join(dir, "sightings", dayFileName(start.Unix()/secondsPerDay))
+	fh, _ := os.OpenFile(logFile, os.O_APPEND|os.O_WRONLY, 0)
+	fh.Write([]byte{200, 0, 0, 0, 1, 2, 3}) // a crash mid-frame
+	fh.Close()
+	b, _ = Open(dir, storageKey(2), Config{})
+	st, err := b.Status(start.Add(time.Hour).Unix())
+	if err != nil || st.Sightings != 5 {
+		t.Fatalf("status %+v, %v; want 5 sightings", st, err)
+	}
+	meet(t, a, b, start.Add(20*time.Minute), 10*time.Minute, -60)
+	b.Flush()
+	st, err = b.Status(start.Add(time.Hour).Unix())
+	if err != nil || st.Sightings != 10 {
+		t.Fatalf("after appending past a torn tail: %+v, %v; want 10", st, err)
+	}
+}
+
+func TestKeySchedule(t *testing.T) {
+	e := newPhone(t, -8)
+	t1 := day0.Add(9*time.Hour + 3*time.Minute)
+	adv1, err := e.Advertisement(t1.Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rot := time.Unix(adv1.RotateAt, 0)
+	boundary := protocol.IntervalTime(protocol.IntervalNumber(t1) + 1)
+	if rot.Before(boundary) || !rot.Before(boundary.Add(maxRotationJitter)) {
+		t.Fatalf("rotate at %v, want within jitter after %v", rot, boundary)
+	}
+	if adv2, _ := e.Advertisement(t1.Add(time.Minute).Unix()); !bytes.Equal(adv1.Payload, adv2.Payload) {
+		t.Fatal("identifier changed before its rotation time")
+	}
+	if adv3, _ := e.Advertisement(rot.Unix()); bytes.Equal(adv1.Payload, adv3.Payload) {
+		t.Fatal("identifier did not change at its rotation time")
+	}
+	// A new key every UTC day; keys past the retention are forgotten.
+	for d := 1; d <= 20; d++ {
+		if _, err := e.Advertisement(day0.Add(time.Duration(d)*24*time.Hour + time.Hour).Unix()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	now := day0.Add(20*24*time.Hour + time.Hour).Unix()
+	keys := e.DiagnosisKeys(0, now)
+	if len(keys) != RetentionDays+1 {
+		t.Fatalf("%d keys kept, want %d", len(keys), RetentionDays+1)
+	}
+	// On demand: the current key is closed and a new one starts.
+	if err := e.RotateKeyNow(now); err != nil {
+		t.Fatal(err)
+	}
+	keys = e.DiagnosisKeys(now-3600, now+600)
+	if len(keys) != 2 || keys[0].RollingStart+keys[0].RollingPeriod != keys[1].RollingStart || keys[0].TEK == keys[1].TEK {
+		t.Fatalf("after rotation: %+v", keys)
+	}
+}
+
+func TestBadScansAreRejected(t *testing.T) {
+	e := newPhone(t, -8)
+	for _, tt := range []struct {
+		payload []byte
+		rssi    int
+	}{{nil, -60}, {[]byte{1, 2, 3}, -60}, {make([]byte, 31), 500}} {
+		if err := e.HandleScan(tt.payload, tt.rssi, day0.Unix(), ""); !errors.Is(err, ErrBadScan) {
+			t.Errorf("HandleScan(%x, %d): %v", tt.payload, tt.rssi, err)
+		}
+	}
+	if _, err := Open(t.TempDir(), []byte("short"), Config{}); !errors.Is(err, ErrStorageKey) {
+		t.Errorf("short storage key: %v", err)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	a, c, b := newPhone(t, -8), newPhone(t, -8), newPhone(t, -8)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 20*time.Minute, -65)
+	meet(t, c, b, start, 20*time.Minute, -66)
+	h, err := b.History(start.Add(time.Hour).Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != 1 || h[0].Day != "2026-11-10" || h[0].CloseDevices != 2 || h[0].CloseMinutes != 40 {
+		t.Fatalf("history %+v", h)
+	}
+}

@@ -1,0 +1,130 @@
+package phone
+
+import (
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol"
+)
+
+// Advertisement is what the platform should broadcast now.
+type Advertisement struct {
+	// Payload is the whole 31-byte legacy advertisement.
+	Payload []byte
+	// ServiceData is the value for service UUID 0x4E56, for platform APIs
+	// that build the advertisement themselves.
+	ServiceData []byte
+	// RotateAt (Unix seconds) is when to ask again; the platform must change
+	// the BLE address together with the identifier.
+	RotateAt int64
+}
+
+// Advertisement returns the payload to broadcast at now (Unix seconds),
+// creating the day's key when needed.
+func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := time.Unix(now, 0)
+	if e.rotateAt.IsZero() || !t.Before(e.rotateAt) || t.Before(protocol.IntervalTime(e.advENIN)) {
+		e.advENIN = protocol.IntervalNumber(t)
+		// Whole seconds: the platform is told Unix seconds.
+		e.rotateAt = protocol.IntervalTime(e.advENIN + 1).Add(randDuration(maxRotationJitter)).Truncate(time.Second)
+	}
+	key, err := e.keyForLocked(e.advENIN)
+	if err != nil {
+		return nil, err
+	}
+	ids := protocol.NewIdentifiers(key.TEK)
+	rpi := ids.RPI(e.advENIN)
+	p := protocol.Payload{Service: protocol.ServiceBluezone, RPI: rpi,
+		AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: protocol.MetadataVersion, TxPower: int8(e.cfg.TxPower)})}
+	return &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), RotateAt: e.rotateAt.Unix()}, nil
+}
+
+// keyForLocked returns the key covering interval n, making a new one (and
+// forgetting keys older than the retention) when n is past the last key.
+func (e *Engine) keyForLocked(n uint32) (dailyKey, error) {
+	for i := len(e.state.Keys) - 1; i >= 0; i-- {
+		k := e.state.Keys[i]
+		if n >= k.Start && n < k.end() {
+			return k, nil
+		}
+	}
+	if len(e.state.Keys) > 0 && n < e.state.Keys[len(e.state.Keys)-1].Start {
+		return dailyKey{}, fmt.Errorf("phone: no key for interval %d before the newest key (clock went back?)", n)
+	}
+	tek, err := protocol.NewTEK(rand.Reader)
+	if err != nil {
+		return dailyKey{}, err
+	}
+	start := protocol.RollingStart(n)
+	if len(e.state.Keys) > 0 {
+		start = max(start, e.state.Keys[len(e.state.Keys)-1].end())
+	}
+	k := dailyKey{TEK: tek, Start: start}
+	e.state.Keys = append(e.state.Keys, k)
+	e.pruneKeysLocked(n)
+	return k, e.saveState()
+}
+
+func (e *Engine) pruneKeysLocked(n uint32) {
+	oldest := protocol.RollingStart(n) - RetentionDays*protocol.KeyRollingPeriod
+	keep := e.state.Keys[:0]
+	for _, k := range e.state.Keys {
+		if k.end() > oldest {
+			keep = append(keep, k)
+		}
+	}
+	e.state.Keys = keep
+}
+
+// RotateKeyNow ends the current key at now and starts a new one, as EN does
+// after the user publishes: identifiers broadcast from now on cannot be
+// linked to the published key.
+func (e *Engine) RotateKeyNow(now int64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := protocol.IntervalNumber(time.Unix(now, 0))
+	if len(e.state.Keys) > 0 {
+		last := &e.state.Keys[len(e.state.Keys)-1]
+		if n >= last.Start && n < last.end() {
+			if n == last.Start {
+				n++ // the current key is less than an interval old: start the next at the next interval
+			}
+			last.Period = n - last.Start
+		}
+	}
+	e.rotateAt = time.Time{}
+	_, err := e.keyForLocked(n)
+	return err
+}
+
+// PublishableKey is one of this phone's keys as it would be uploaded.
+type PublishableKey struct {
+	TEK           protocol.TEK
+	RollingStart  uint32
+	RollingPeriod uint32
+}
+
+// keysSince returns the keys whose validity ends after interval from and that
+// started before now (keys still in use are included, as EN does after a rotation).
+func (e *Engine) keysSinceLocked(from, now uint32) []PublishableKey {
+	var out []PublishableKey
+	for _, k := range e.state.Keys {
+		if k.end() <= from || k.Start > now {
+			continue
+		}
+		out = append(out, PublishableKey{TEK: k.TEK, RollingStart: k.Start, RollingPeriod: k.end() - k.Start})
+	}
+	return out
+}
+
+// DiagnosisKeys returns this phone's keys that cover any time from `from` to
+// now (Unix seconds): what it would publish once the user consents with a code.
+// For an F1's RECURSIVE upload, from is the exposure date.
+func (e *Engine) DiagnosisKeys(from, now int64) []PublishableKey {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.keysSinceLocked(protocol.IntervalNumber(time.Unix(from, 0)), protocol.IntervalNumber(time.Unix(now, 0)))
+}

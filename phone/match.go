@@ -1,0 +1,322 @@
+package phone
+
+import (
+	"crypto/ecdsa"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk"
+)
+
+// Errors from matching, to be checked with errors.Is.
+var (
+	ErrNoPinnedKey = errors.New("no export signing key pinned")
+	ErrUnverified  = errors.New("export file not signed by a pinned key")
+)
+
+// exposure is what one published key contributed on one day.
+type exposure struct {
+	Day        int64   `json:"day"` // Unix days
+	Minutes    float64 `json:"minutes"`
+	ReportType int32   `json:"report_type"`
+}
+
+// PinPublicKey adds a PEM public key that export files may be signed with.
+func (e *Engine) PinPublicKey(pemKey []byte) error {
+	if _, err := export.ParsePublicKeyPEM(pemKey); err != nil {
+		return fmt.Errorf("phone: pin: %w", err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.state.Pins {
+		if string(p) == string(pemKey) {
+			return nil
+		}
+	}
+	e.state.Pins = append(e.state.Pins, pemKey)
+	return e.saveState()
+}
+
+// SetRiskConfig installs an authority-signed risk configuration, verified
+// against the pinned keys.
+func (e *Engine) SetRiskConfig(data, sig []byte) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var lastErr error = ErrNoPinnedKey
+	for _, pub := range e.pinsLocked() {
+		c, err := risk.ParseSignedConfig(data, sig, pub)
+		if err == nil {
+			e.risk, e.state.Risk = c, &c
+			return e.saveState()
+		}
+		lastErr = err
+	}
+	return fmt.Errorf("phone: risk configuration: %w", lastErr)
+}
+
+func (e *Engine) pinsLocked() []*ecdsa.PublicKey {
+	var out []*ecdsa.PublicKey
+	for _, p := range e.state.Pins {
+		if k, err := export.ParsePublicKeyPEM(p); err == nil {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// MatchReport says what one matching run did.
+type MatchReport struct {
+	Files       int // export files read
+	Keys        int // published keys in them
+	KeysDerived int // keys whose identifiers had to be derived
+	Matched     int // keys heard by this phone
+	Revoked     int // earlier matches withdrawn
+}
+
+// sightingIndex is the log arranged for matching.
+type sightingIndex struct {
+	sightings []Sighting
+	byRPI     map[protocol.RPI][]int32
+	// candidate[n-base] is set when some sighting lies within the replay
+	// tolerance of interval n: only those intervals are worth deriving.
+	base      uint32
+	candidate []bool
+	// filter is a one-hash Bloom filter of the heard identifiers, about 16
+	// bits per identifier: most derived identifiers were never heard, and one
+	// bit test (a cache hit, mostly) rejects them before a map lookup would
+	// miss in a table of millions of entries.
+	filter []uint64
+	mask   uint64
+}
+
+// filterIndex picks the filter bit of an identifier. RPIs are AES outputs,
+// uniformly random, so their first bytes need no further hashing.
+func (ix *sightingIndex) filterIndex(r *protocol.RPI) uint64 {
+	return binary.LittleEndian.Uint64(r[:8]) & ix.mask
+}
+
+func (ix *sightingIndex) mayContain(r *protocol.RPI) bool {
+	i := ix.filterIndex(r)
+	return ix.filter[i/64]&(1<<(i%64)) != 0
+}
+
+const toleranceIntervals = uint32(ReplayTolerance/protocol.IntervalLength) + 1
+
+func buildIndex(sightings []Sighting) *sightingIndex {
+	ix := &sightingIndex{sightings: sightings, byRPI: make(map[protocol.RPI][]int32, len(sightings)/4+1)}
+	if len(sightings) == 0 {
+		return ix
+	}
+	lo, hi := uint32(1<<32-1), uint32(0)
+	for i, s := range sightings {
+		ix.byRPI[s.RPI] = append(ix.byRPI[s.RPI], int32(i))
+		n := protocol.IntervalNumber(time.Unix(s.Time, 0))
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	bits := uint64(1024)
+	for bits < 16*uint64(len(ix.byRPI)) {
+		bits *= 2
+	}
+	ix.filter, ix.mask = make([]uint64, bits/64), bits-1
+	for r := range ix.byRPI {
+		i := ix.filterIndex(&r)
+		ix.filter[i/64] |= 1 << (i % 64)
+	}
+	ix.base = lo - min(lo, toleranceIntervals)
+	ix.candidate = make([]bool, hi+toleranceIntervals+1-ix.base)
+	for _, s := range sightings {
+		n := protocol.IntervalNumber(time.Unix(s.Time, 0))
+		for m := n - min(n, toleranceIntervals); m <= n+toleranceIntervals; m++ {
+			ix.candidate[m-ix.base] = true
+		}
+	}
+	return ix
+}
+
+func (ix *sightingIndex) isCandidate(n uint32) bool {
+	return n >= ix.base && n-ix.base < uint32(len(ix.candidate)) && ix.candidate[n-ix.base]
+}
+
+// match returns the indices of sightings of key k, honouring the replay
+// tolerance. derived reports whether any HKDF was spent.
+func (ix *sightingIndex) match(k export.Key) (hits []int32, derived bool) {
+	var ids *protocol.Identifiers
+	for n := k.RollingStart; n < k.RollingStart+k.RollingPeriod; n++ {
+		if !ix.isCandidate(n) {
+			continue
+		}
+		if ids == nil {
+			ids = protocol.NewRPIOnly(protocol.TEK(k.Data))
+		}
+		rpi := ids.RPI(n)
+		if !ix.mayContain(&rpi) {
+			continue
+		}
+		for _, i := range ix.byRPI[rpi] {
+			if withinTolerance(ix.sightings[i].Time, n) {
+				hits = append(hits, i)
+			}
+		}
+	}
+	return hits, ids != nil
+}
+
+// withinTolerance reports whether a sighting at t could be a live broadcast
+// of interval n: at most ReplayTolerance before its start or after its end.
+func withinTolerance(t int64, n uint32) bool {
+	start := protocol.IntervalTime(n).Unix()
+	end := start + int64(protocol.IntervalLength/time.Second)
+	tol := int64(ReplayTolerance / time.Second)
+	return t >= start-tol && t < end+tol
+}
+
+// loadSightingsLocked flushes memory and reads the retained log.
+func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
+	if err := e.flushLocked(time.Time{}, true); err != nil {
+		return nil, err
+	}
+	today := now / secondsPerDay
+	if err := e.log.deleteBefore(today - RetentionDays); err != nil {
+		return nil, err
+	}
+	days, err := e.log.days()
+	if err != nil {
+		return nil, err
+	}
+	var all []Sighting
+	for _, d := range days {
+		recs, err := e.log.read(d)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, recs...)
+	}
+	return all, nil
+}
+
+// MatchExports verifies export files against the pinned keys and matches
+// their keys against what this phone heard. Files that fail verification are
+// rejected as a whole, before anything is matched.
+func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pins := e.pinsLocked()
+	if len(pins) == 0 {
+		return nil, ErrNoPinnedKey
+	}
+	var archives []*export.Archive
+	for i, data := range files {
+		a, err := export.Read(data)
+		if err != nil {
+			return nil, fmt.Errorf("phone: export file %d: %w", i, err)
+		}
+		ok := false
+		for _, pub := range pins {
+			if a.Verify(pub) == nil {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return nil, fmt.Errorf("phone: export file %d: %w", i, ErrUnverified)
+		}
+		archives = append(archives, a)
+	}
+	sightings, err := e.loadSightingsLocked(now)
+	if err != nil {
+		return nil, err
+	}
+	ix := buildIndex(sightings)
+	rep := &MatchReport{Files: len(archives)}
+	for _, a := range archives {
+		for _, k := range a.File.Keys {
+			rep.Keys++
+			if k.ReportType == export.ReportRevoked {
+				rep.Revoked += e.revokeLocked(k)
+				continue
+			}
+			hits, derived := ix.match(k)
+			if derived {
+				rep.KeysDerived++
+			}
+			if len(hits) > 0 && e.scoreLocked(k, hits, sightings) {
+				rep.Matched++
+			}
+		}
+		for _, k := range a.File.Revised {
+			rep.Keys++
+			if k.ReportType == export.ReportRevoked {
+				rep.Revoked += e.revokeLocked(k)
+			} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
+				for i := range ex {
+					ex[i].ReportType = int32(k.ReportType)
+				}
+			}
+		}
+	}
+	e.pruneExposuresLocked(now)
+	return rep, e.saveState()
+}
+
+func (e *Engine) revokeLocked(k export.Key) int {
+	if _, ok := e.state.Exposures[k.Hex()]; ok {
+		delete(e.state.Exposures, k.Hex())
+		return 1
+	}
+	return 0
+}
+
+// scoreLocked turns the sightings of one key into exposure days. It returns
+// false when no sighting carried metadata this phone understands.
+func (e *Engine) scoreLocked(k export.Key, hits []int32, sightings []Sighting) bool {
+	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
+	var scans []risk.Scan
+	for _, i := range hits {
+		s := sightings[i]
+		md, err := ids.DecryptMetadata(s.RPI, s.AEM)
+		if err != nil {
+			continue // unknown metadata version: ignored, as EN requires
+		}
+		model := ""
+		if s.Model > 0 && int(s.Model) <= len(e.state.Models) {
+			model = e.state.Models[s.Model-1]
+		}
+		scans = append(scans, risk.Scan{
+			Time:        time.Unix(s.Time, 0),
+			Attenuation: e.risk.Attenuation(int(md.TxPower), int(s.RSSI), e.cfg.Model, model),
+			Seconds:     e.cfg.ScanEverySeconds,
+		})
+	}
+	if len(scans) == 0 {
+		return false
+	}
+	var ex []exposure
+	for day, m := range risk.DailyMinutes(e.risk.Windows(scans)) {
+		ex = append(ex, exposure{Day: int64(day), Minutes: m, ReportType: int32(k.ReportType)})
+	}
+	sort.Slice(ex, func(i, j int) bool { return ex[i].Day < ex[j].Day })
+	e.state.Exposures[k.Hex()] = ex
+	return true
+}
+
+func (e *Engine) pruneExposuresLocked(now int64) {
+	oldest := now/secondsPerDay - RetentionDays
+	for key, ex := range e.state.Exposures {
+		keep := ex[:0]
+		for _, x := range ex {
+			if x.Day >= oldest {
+				keep = append(keep, x)
+			}
+		}
+		if len(keep) == 0 {
+			delete(e.state.Exposures, key)
+		} else {
+			e.state.Exposures[key] = keep
+		}
+	}
+}

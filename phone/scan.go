@@ -1,0 +1,75 @@
+package phone
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol"
+)
+
+// ErrBadScan wraps scan results that cannot be used.
+var ErrBadScan = errors.New("unusable scan result")
+
+// HandleScan records one scan result: the raw advertisement bytes, the RSSI
+// in dBm, the time (Unix seconds), and the advertiser's device model if the
+// platform knows it ("" otherwise). Reports of one identifier within a scan
+// window are merged, keeping the strongest RSSI. Malformed advertisements
+// return an error wrapping ErrBadScan and are not stored.
+func (e *Engine) HandleScan(advertisement []byte, rssi int, now int64, model string) error {
+	p, err := protocol.ParseAdvertisement(advertisement)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadScan, err)
+	}
+	return e.record(p, rssi, now, model)
+}
+
+// HandleServiceData records a scan result that the platform delivers as
+// service data under a 16-bit service UUID (iOS, and Android's ScanRecord).
+func (e *Engine) HandleServiceData(service int, data []byte, rssi int, now int64, model string) error {
+	p, err := protocol.ParseServiceData(uint16(service), data)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrBadScan, err)
+	}
+	return e.record(p, rssi, now, model)
+}
+
+func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) error {
+	if rssi < -127 || rssi > 20 {
+		return fmt.Errorf("%w: rssi %d dBm out of range", ErrBadScan, rssi)
+	}
+	if now < 0 || now > 1<<32-1 {
+		return fmt.Errorf("%w: time %d out of range", ErrBadScan, now)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := time.Unix(now, 0)
+	if s, ok := e.pending[p.RPI]; ok && t.Sub(time.Unix(s.Time, 0)) <= mergeGap && t.Unix()/secondsPerDay == s.Time/secondsPerDay {
+		s.RSSI = max(s.RSSI, int8(rssi))
+		return nil
+	}
+	if s, ok := e.pending[p.RPI]; ok { // a new scan window for this identifier
+		e.unwritten = append(e.unwritten, *s)
+	}
+	e.pending[p.RPI] = &Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, RSSI: int8(rssi), Model: e.modelIndexLocked(model)}
+	return e.flushLocked(t, false)
+}
+
+func (e *Engine) modelIndexLocked(model string) uint8 {
+	if model == "" {
+		return 0
+	}
+	for i, m := range e.state.Models {
+		if m == model {
+			return uint8(i + 1)
+		}
+	}
+	if len(e.state.Models) >= 255 {
+		return 0 // table full: treat as unknown
+	}
+	e.state.Models = append(e.state.Models, model)
+	if err := e.saveState(); err != nil {
+		return 0
+	}
+	return uint8(len(e.state.Models))
+}
