@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 )
 
@@ -31,7 +32,7 @@ func rootCommand() *command {
 	return &command{
 		name:    "bluezone",
 		summary: "privacy-preserving Bluetooth contact tracing (Exposure Notification compatible)",
-		subs:    []*command{keysCommand(), exportCommand()},
+		subs:    []*command{phoneCommand(), keysCommand(), exportCommand()},
 	}
 }
 
@@ -108,10 +109,14 @@ func (c *command) printFlagsHelp(w io.Writer, fs *flag.FlagSet, path string) {
 
 // parseInterleaved parses flags that may stand before, between or after the
 // positional arguments (`inspect FILE --public-key K`), which package flag
-// alone does not allow. A lone "--" ends flag parsing.
+// alone does not allow. A lone "--" ends flag parsing, and a negative number
+// (an RSSI such as -65) is a positional argument, not a flag.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
+		for len(args) > 0 && isNegativeNumber(args[0]) {
+			pos, args = append(pos, args[0]), args[1:]
+		}
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
@@ -126,6 +131,11 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, rest[0])
 		args = rest[1:]
 	}
+}
+
+func isNegativeNumber(s string) bool {
+	_, err := strconv.ParseFloat(s, 64)
+	return err == nil && strings.HasPrefix(s, "-")
 }
 
 // describe joins lines of a long command description.

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+)
+
+// A virtual phone on disk: the engine's directory plus, standing in for the
+// platform keystore, its storage key and settings.
+const (
+	phoneKeyFile    = "storage.key"
+	phoneConfigFile = "phone.json"
+)
+
+func phoneCommand() *command {
+	return &command{
+		name:    "phone",
+		summary: "a virtual phone kept in a directory: play both sides of a contact from the shell",
+		subs: []*command{phoneCreateCommand(), phoneAdvertiseCommand(), phoneHearCommand(),
+			phonePinCommand(), phoneMatchCommand(), phoneStatusCommand(), phoneKeysCommand()},
+	}
+}
+
+// phoneFlags declares the flags every phone command shares.
+func phoneFlags(fs *flag.FlagSet) (dir, at *string) {
+	dir = fs.String("dir", "", "the phone's directory (required)")
+	at = fs.String("at", "", "the phone's clock: RFC 3339 time or Unix seconds (default: now)")
+	return dir, at
+}
+
+func parseTime(s string) (int64, error) {
+	if s == "" {
+		return time.Now().Unix(), nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return n, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("time %q: want RFC 3339 (2026-11-20T09:00:00Z) or Unix seconds", s)
+	}
+	return t.Unix(), nil
+}
+
+func openPhone(dir string) (*phone.Engine, error) {
+	if dir == "" {
+		return nil, usageErrorf("--dir is required")
+	}
+	key, err := os.ReadFile(filepath.Join(dir, phoneKeyFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s is not a phone (make one with 'bluezone phone create --dir %s')", dir, dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var cfg phone.Config
+	b, err := os.ReadFile(filepath.Join(dir, phoneConfigFile))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", phoneConfigFile, err)
+	}
+	return phone.Open(dir, key, cfg)
+}
+
+// withPhone parses the shared flags, opens the phone, runs fn and closes it.
+func withPhone(fs *flag.FlagSet, nArgs int, synopsis string, fn func(st *stdio, e *phone.Engine, now int64, args []string) error) func(context.Context, *stdio, []string) error {
+	dir, at := phoneFlags(fs)
+	return func(_ context.Context, st *stdio, args []string) error {
+		if nArgs >= 0 && len(args) != nArgs {
+			return usageErrorf("want %s", synopsis)
+		}
+		now, err := parseTime(*at)
+		if err != nil {
+			return usageErrorf("--at: %v", err)
+		}
+		e, err := openPhone(*dir)
+		if err != nil {
+			return err
+		}
+		return errors.Join(fn(st, e, now, args), e.Close())
+	}
+}
+
+func phoneCreateCommand() *command {
+	return &command{
+		name:    "create",
+		args:    "--dir DIR",
+		summary: "Makes a new virtual phone in DIR (its storage key is kept in DIR/storage.key, standing in for the platform keystore).",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			dir := fs.String("dir", "", "the directory to create (required)")
+			tx := fs.Int("tx-power", -8, "the phone's calibrated TX power in dBm")
+			model := fs.String("model", "", "the phone's device model, for RSSI calibration")
+			return func(_ context.Context, st *stdio, args []string) error {
+				if *dir == "" || len(args) != 0 {
+					return usageErrorf("phone create: want --dir DIR")
+				}
+				if err := os.MkdirAll(*dir, 0o700); err != nil {
+					return err
+				}
+				key := make([]byte, phone.StorageKeyLength)
+				rand.Read(key)
+				if err := writeNewFile(filepath.Join(*dir, phoneKeyFile), key, 0o600); err != nil {
+					return fmt.Errorf("phone create: %w", err)
+				}
+				cfg, _ := json.Marshal(phone.Config{TxPower: *tx, Model: *model})
+				if err := os.WriteFile(filepath.Join(*dir, phoneConfigFile), cfg, 0o600); err != nil {
+					return err
+				}
+				e, err := phone.Open(*dir, key, phone.Config{TxPower: *tx, Model: *model})
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(st.out, "created phone in %s\n", *dir)
+				return e.Close()
+			}
+		},
+	}
+}
+
+func phoneAdvertiseCommand() *command {
+	return &command{
+		name:    "advertise-now",
+		args:    "--dir DIR",
+		summary: "Prints what the phone broadcasts now: 'PAYLOAD_HEX ROTATE_AT' (31-byte advertisement; Unix seconds of the next identifier change).",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, 0, "no arguments", func(st *stdio, e *phone.Engine, now int64, _ []string) error {
+				adv, err := e.Advertisement(now)
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(st.out, "%x %d\n", adv.Payload, adv.RotateAt)
+				return err
+			})
+		},
+	}
+}
+
+func phoneHearCommand() *command {
+	return &command{
+		name:    "hear",
+		args:    "--dir DIR PAYLOAD_HEX RSSI [TIME]",
+		summary: "Records that the phone heard an advertisement (as 'advertise-now' prints it) at RSSI dBm, at TIME (RFC 3339 or Unix seconds; default --at or now).",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			model := fs.String("model", "", "the advertiser's device model, if known")
+			return withPhone(fs, -1, "PAYLOAD_HEX RSSI [TIME]", func(st *stdio, e *phone.Engine, now int64, args []string) error {
+				if len(args) < 2 || len(args) > 3 {
+					return usageErrorf("phone hear: want PAYLOAD_HEX RSSI [TIME]")
+				}
+				payload, err := hex.DecodeString(args[0])
+				if err != nil {
+					return usageErrorf("phone hear: payload: %v", err)
+				}
+				rssi, err := strconv.Atoi(args[1])
+				if err != nil {
+					return usageErrorf("phone hear: rssi %q: want dBm, e.g. -65", args[1])
+				}
+				if len(args) == 3 {
+					if now, err = parseTime(args[2]); err != nil {
+						return usageErrorf("phone hear: %v", err)
+					}
+				}
+				return e.HandleScan(payload, rssi, now, *model)
+			})
+		},
+	}
+}
+
+func phonePinCommand() *command {
+	return &command{
+		name:    "pin",
+		args:    "--dir DIR PUBLIC_KEY.pem",
+		summary: "Pins a health authority's export signing key: only files it signed are matched.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, 1, "PUBLIC_KEY.pem", func(st *stdio, e *phone.Engine, _ int64, args []string) error {
+				b, err := os.ReadFile(args[0])
+				if err != nil {
+					return err
+				}
+				return e.PinPublicKey(b)
+			})
+		},
+	}
+}
+
+func phoneMatchCommand() *command {
+	return &command{
+		name:    "match",
+		args:    "--dir DIR FILE.zip...",
+		summary: "Matches export files (signed by a pinned key) against what the phone heard, then prints its status.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, -1, "FILE.zip...", func(st *stdio, e *phone.Engine, now int64, args []string) error {
+				if len(args) == 0 {
+					return usageErrorf("phone match: want at least one FILE.zip")
+				}
+				var files [][]byte
+				for _, p := range args {
+					b, err := os.ReadFile(p)
+					if err != nil {
+						return err
+					}
+					files = append(files, b)
+				}
+				rep, err := e.MatchExports(files, now)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(st.out, "files: %d\nkeys: %d\nkeys derived: %d\nkeys matched: %d\nrevoked: %d\n", rep.Files, rep.Keys, rep.KeysDerived, rep.Matched, rep.Revoked)
+				return printPhoneStatus(st, e, now)
+			})
+		},
+	}
+}
+
+func phoneStatusCommand() *command {
+	return &command{
+		name:    "status",
+		args:    "--dir DIR",
+		summary: "Prints the phone's keys, stored sightings, warning and per-day contact history.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, 0, "no arguments", func(st *stdio, e *phone.Engine, now int64, _ []string) error {
+				return printPhoneStatus(st, e, now)
+			})
+		},
+	}
+}
+
+func printPhoneStatus(st *stdio, e *phone.Engine, now int64) error {
+	s, err := e.Status(now)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(st.out, "keys: %d\nsightings: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Sightings, s.StoredBytes, s.ExposedKeys)
+	switch s.Warning.Level {
+	case phone.LevelF1:
+		fmt.Fprintf(st.out, "warning: F1 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)
+	case phone.LevelF2:
+		fmt.Fprintf(st.out, "warning: F2 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)
+	default:
+		fmt.Fprintln(st.out, "warning: none")
+	}
+	h, err := e.History(now)
+	if err != nil {
+		return err
+	}
+	for _, d := range h {
+		fmt.Fprintf(st.out, "history: %s close devices %d, close minutes %.0f\n", d.Day, d.CloseDevices, d.CloseMinutes)
+	}
+	return nil
+}
+
+func phoneKeysCommand() *command {
+	return &command{
+		name: "keys",
+		args: "--dir DIR",
+		summary: describe(
+			"Prints the phone's keys of the last 14 days (or since --since) in the text form",
+			"'export sign' reads, to play a health authority by hand without a server:",
+			"  bluezone phone keys --dir a | bluezone export sign --key k.pem --out f.zip"),
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			since := fs.String("since", "", "first time to cover, RFC 3339 or Unix seconds (default: 14 days before --at)")
+			reportType := fs.String("report-type", "CONFIRMED_TEST", "report type written with each key")
+			return withPhone(fs, 0, "no arguments", func(st *stdio, e *phone.Engine, now int64, _ []string) error {
+				rt, err := export.ParseReportType(*reportType)
+				if err != nil {
+					return usageErrorf("phone keys: %v", err)
+				}
+				from := now - phone.RetentionDays*86400
+				if *since != "" {
+					if from, err = parseTime(*since); err != nil {
+						return usageErrorf("phone keys: --since: %v", err)
+					}
+				}
+				for _, k := range e.DiagnosisKeys(from, now) {
+					fmt.Fprintln(st.out, export.FormatKey(export.Key{Data: k.TEK, RollingStart: k.RollingStart, RollingPeriod: k.RollingPeriod, ReportType: rt}))
+				}
+				return nil
+			})
+		},
+	}
+}

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestPhonesFromTheShell plays a whole contact with the command line: two
+// phones meet, one publishes through a hand-signed export, the other is warned.
+func TestPhonesFromTheShell(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	priv, pub, zip := filepath.Join(dir, "k.pem"), filepath.Join(dir, "p.pem"), filepath.Join(dir, "f.zip")
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		out, stderr, code := run(t, stdin, args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+		return out
+	}
+	must("", "phone", "create", "--dir", a)
+	must("", "phone", "create", "--dir", b)
+	start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 10; i++ {
+		at := fmt.Sprint(start.Add(time.Duration(i) * 2 * time.Minute).Unix())
+		payload := strings.Fields(must("", "phone", "advertise-now", "--dir", a, "--at", at))[0]
+		must("", "phone", "hear", "--dir", b, payload, "-68", at)
+	}
+	must("", "export", "keygen", "--private", priv, "--public", pub)
+	keys := must("", "phone", "keys", "--dir", a, "--at", "2026-11-21T09:00:00Z")
+	must(keys, "export", "sign", "--key", priv, "--out", zip)
+	must("", "phone", "pin", "--dir", b, pub)
+	out := must("", "phone", "match", "--dir", b, "--at", "2026-11-21T09:00:00Z", zip)
+	for _, want := range []string{"keys matched: 1\n", "warning: F1 on 2026-11-20 (20 weighted minutes)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("match output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, stderr, code := run(t, "", "phone", "status", "--dir", filepath.Join(dir, "nope")); code != 1 || !strings.Contains(stderr, "is not a phone") {
+		t.Errorf("status of a missing phone: exit %d, %s", code, stderr)
+	}
+}

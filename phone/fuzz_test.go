@@ -1,0 +1,48 @@
+package phone
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// FuzzHandleScan: any bytes from the air are stored or refused with ErrBadScan.
+func FuzzHandleScan(f *testing.F) {
+	a := newPhone(f, -8)
+	adv, _ := a.Advertisement(day0.Unix())
+	f.Add(adv.Payload, -60)
+	f.Add([]byte{2, 1, 0x1a}, 0)
+	e := newPhone(f, -8)
+	f.Fuzz(func(t *testing.T, payload []byte, rssi int) {
+		if err := e.HandleScan(payload, rssi, day0.Unix(), ""); err != nil && !errors.Is(err, ErrBadScan) {
+			t.Fatalf("unclassified error: %v", err)
+		}
+	})
+}
+
+// FuzzLogFile: a damaged log file gives an error or sightings, never a panic.
+func FuzzLogFile(f *testing.F) {
+	dir := f.TempDir()
+	b, _ := Open(dir, storageKey(2), Config{})
+	meet(f, newPhone(f, -8), b, day0.Add(time.Hour), 10*time.Minute, -60)
+	b.Close()
+	good, _ := os.ReadFile(filepath.Join(dir, "sightings", dayFileName(day0.Unix()/secondsPerDay)))
+	f.Add(good)
+	f.Add([]byte{0xff, 0xff, 0xff, 0x00})
+	s, _ := newSealer(storageKey(2))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d := t.TempDir()
+		os.WriteFile(filepath.Join(d, dayFileName(1)), data, 0o600)
+		l := &sightingLog{dir: d, seal: s}
+		l.read(1)
+		if err := l.append(1, []Sighting{{Time: 90000, RSSI: -1}}); err != nil {
+			return // a damaged middle frame is reported, not overwritten
+		}
+		recs, err := l.read(1)
+		if err != nil || len(recs) == 0 || recs[len(recs)-1].Time != 90000 {
+			t.Fatalf("after append: %d records, %v", len(recs), err)
+		}
+	})
+}

@@ -1,0 +1,176 @@
+// Package store keeps the server's data in SQL: SQLite (embedded, pure Go,
+// the default) or PostgreSQL (for many replicas). One schema and one set of
+// queries serve both; only a few column types differ.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+)
+
+// ErrNotFound is returned when a row does not exist (or no longer qualifies).
+var ErrNotFound = errors.New("not found")
+
+// DB is an open database.
+type DB struct {
+	sql      *sql.DB
+	postgres bool
+}
+
+// Open connects to url: "postgres://…" or "postgresql://…" for PostgreSQL,
+// anything else is a SQLite file path (optionally prefixed "sqlite:").
+// The schema is migrated to the newest version.
+func Open(ctx context.Context, url string) (*DB, error) {
+	db := &DB{}
+	var err error
+	switch {
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		db.postgres = true
+		db.sql, err = sql.Open("pgx", url)
+	default:
+		path := strings.TrimPrefix(url, "sqlite:")
+		// WAL lets the export worker read while the API writes; the busy
+		// timeout makes concurrent writers wait instead of failing.
+		db.sql, err = sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
+		db.sql.SetMaxOpenConns(4)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if err := db.sql.PingContext(ctx); err != nil {
+		db.sql.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Backend names the database kind, for logs.
+func (db *DB) Backend() string {
+	if db.postgres {
+		return "postgresql"
+	}
+	return "sqlite"
+}
+
+// migrations are applied in order, each once; never edit a released one.
+var migrations = []string{
+	`CREATE TABLE settings (
+		name  TEXT PRIMARY KEY,
+		value TEXT NOT NULL
+	);
+	CREATE TABLE codes (
+		id          {{ID}},
+		hmac        {{BYTES}} NOT NULL UNIQUE,
+		long_code   BOOLEAN NOT NULL,
+		report_type INTEGER NOT NULL,
+		test_day    BIGINT NOT NULL,
+		issued_at   BIGINT NOT NULL,
+		expires_at  BIGINT NOT NULL,
+		issued_by   TEXT NOT NULL,
+		claimed_at  BIGINT,
+		revoked_at  BIGINT
+	);
+	CREATE TABLE keys (
+		key_data         {{BYTES}} PRIMARY KEY,
+		rolling_start    BIGINT NOT NULL,
+		rolling_period   INTEGER NOT NULL,
+		report_type      INTEGER NOT NULL,
+		days_since_onset INTEGER NOT NULL,
+		code_id          BIGINT NOT NULL,
+		export_at        BIGINT NOT NULL,
+		revoked_at       BIGINT
+	);
+	CREATE INDEX keys_export_at ON keys (export_at);
+	CREATE INDEX keys_revoked_at ON keys (revoked_at);
+	CREATE INDEX keys_code_id ON keys (code_id);
+	CREATE TABLE exports (
+		batch_end   BIGINT PRIMARY KEY,
+		batch_start BIGINT NOT NULL,
+		filename    TEXT NOT NULL,
+		num_keys    INTEGER NOT NULL,
+		num_revised INTEGER NOT NULL,
+		num_padding INTEGER NOT NULL,
+		size        BIGINT NOT NULL,
+		created_at  BIGINT NOT NULL
+	);
+	CREATE TABLE leases (
+		name       TEXT PRIMARY KEY,
+		owner      TEXT NOT NULL,
+		expires_at BIGINT NOT NULL
+	);
+	CREATE TABLE daily_stats (
+		day   BIGINT NOT NULL,
+		name  TEXT NOT NULL,
+		value BIGINT NOT NULL,
+		PRIMARY KEY (day, name)
+	);`,
+}
+
+func (db *DB) dialect(q string) string {
+	if db.postgres {
+		return strings.NewReplacer("{{ID}}", "BIGSERIAL PRIMARY KEY", "{{BYTES}}", "BYTEA").Replace(q)
+	}
+	return strings.NewReplacer("{{ID}}", "INTEGER PRIMARY KEY", "{{BYTES}}", "BLOB").Replace(q)
+}
+
+func (db *DB) migrate(ctx context.Context) error {
+	if _, err := db.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY)`); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for i, m := range migrations {
+		version := i + 1
+		err := db.tx(ctx, func(tx *sql.Tx) error {
+			if db.postgres { // replicas starting together migrate one at a time
+				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(4242)`); err != nil {
+					return err
+				}
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = $1`, version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
+			for _, stmt := range strings.Split(db.dialect(m), ";") {
+				if strings.TrimSpace(stmt) == "" {
+					continue
+				}
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("%s: %w", strings.TrimSpace(stmt), err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, version)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store: migration %d: %w", version, err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,157 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+var now = time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+
+func eachBackend(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			db, err := store.Open(context.Background(), b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			fn(t, db)
+		})
+	}
+}
+
+func TestMigrateTwiceIsHarmless(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		for i := 0; i < 2; i++ {
+			db, err := store.Open(context.Background(), b.URL)
+			if err != nil {
+				t.Fatalf("%s open %d: %v", b.Name, i, err)
+			}
+			db.Close()
+		}
+	}
+}
+
+func TestCodesAreSingleUse(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := store.Code{HMAC: []byte("h1"), ReportType: 1, TestDay: 20400, IssuedAt: now, ExpiresAt: now.Add(15 * time.Minute), IssuedBy: "official@1"}
+		id, err := db.CreateCode(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.CreateCode(ctx, c); err == nil {
+			t.Fatal("duplicate code HMAC accepted")
+		}
+		// Many claims at once: exactly one wins.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := db.ClaimCode(ctx, []byte("h1"), now.Add(time.Minute))
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+					if got.ID != id || got.ReportType != 1 || got.TestDay != 20400 {
+						t.Errorf("claimed %+v", got)
+					}
+				} else if !errors.Is(err, store.ErrNotFound) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 {
+			t.Fatalf("%d claims succeeded, want 1", wins)
+		}
+		c2 := c
+		c2.HMAC = []byte("h2")
+		db.CreateCode(ctx, c2)
+		if _, err := db.ClaimCode(ctx, []byte("h2"), now.Add(16*time.Minute)); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired code claimed: %v", err)
+		}
+	})
+}
+
+func TestBatchesAndRevocation(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		id, _ := db.CreateCode(ctx, store.Code{HMAC: []byte("h"), IssuedAt: now, ExpiresAt: now.Add(time.Hour), IssuedBy: "o"})
+		keys := []store.Key{
+			{Data: []byte("aaaaaaaaaaaaaaaa"), RollingStart: 100, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now},
+			{Data: []byte("bbbbbbbbbbbbbbbb"), RollingStart: 244, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now.Add(time.Hour)},
+		}
+		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 2 {
+			t.Fatalf("insert: %d, %v", n, err)
+		}
+		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 0 {
+			t.Fatalf("re-insert: %d, %v", n, err)
+		}
+		got, rev, err := db.BatchKeys(ctx, now, now.Add(time.Hour))
+		if err != nil || len(got) != 1 || string(got[0].Data) != "aaaaaaaaaaaaaaaa" || len(rev) != 0 {
+			t.Fatalf("batch 1: %v %v %v", got, rev, err)
+		}
+		// Revoked during hour 2: key a goes out revoked in hour 2's batch, key b never goes out.
+		n, err := db.RevokeCode(ctx, id, now.Add(90*time.Minute), now.Add(time.Hour))
+		if err != nil || n != 2 {
+			t.Fatalf("revoke: %d, %v", n, err)
+		}
+		if _, err := db.RevokeCode(ctx, id, now, now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("revoking twice: %v", err)
+		}
+		got, rev, err = db.BatchKeys(ctx, now.Add(time.Hour), now.Add(2*time.Hour))
+		if err != nil || len(got) != 0 || len(rev) != 1 || string(rev[0].Data) != "aaaaaaaaaaaaaaaa" {
+			t.Fatalf("batch 2: %v %v %v", got, rev, err)
+		}
+	})
+}
+
+func TestLeasesAndExports(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ok, err := db.AcquireLease(ctx, "export", "a", now, now.Add(time.Minute))
+		if err != nil || !ok {
+			t.Fatalf("a: %v %v", ok, err)
+		}
+		if ok, _ := db.AcquireLease(ctx, "export", "b", now, now.Add(time.Minute)); ok {
+			t.Fatal("b took a held lease")
+		}
+		if ok, _ := db.AcquireLease(ctx, "export", "a", now, now.Add(2*time.Minute)); !ok {
+			t.Fatal("a could not renew")
+		}
+		if ok, _ := db.AcquireLease(ctx, "export", "b", now.Add(3*time.Minute), now.Add(4*time.Minute)); !ok {
+			t.Fatal("b could not take an expired lease")
+		}
+		e := store.Export{Start: now, End: now.Add(time.Hour), Filename: "f.zip", Keys: 3, CreatedAt: now}
+		if ok, err := db.RecordExport(ctx, e); err != nil || !ok {
+			t.Fatalf("record: %v %v", ok, err)
+		}
+		if ok, _ := db.RecordExport(ctx, e); ok {
+			t.Fatal("a batch was recorded twice")
+		}
+		if end, _ := db.LastExportEnd(ctx); !end.Equal(e.End) {
+			t.Fatalf("last end %v", end)
+		}
+		names, err := db.DeleteBefore(ctx, now.Add(2*time.Hour))
+		if err != nil || len(names) != 1 || names[0] != "f.zip" {
+			t.Fatalf("retention: %v %v", names, err)
+		}
+		if err := db.AddStat(ctx, 5, "keys", 3); err != nil {
+			t.Fatal(err)
+		}
+		db.AddStat(ctx, 5, "keys", 4)
+		if st, _ := db.Stats(ctx, 0); st[5]["keys"] != 7 {
+			t.Fatalf("stats %v", st)
+		}
+	})
+}
