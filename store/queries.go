@@ -33,7 +33,7 @@ type Key struct {
 	ReportType     int32
 	DaysSinceOnset int32
 	CodeID         int64
-	// ExportAt is when the key may first be exported (embargo), on an hour boundary.
+	// ExportAt is when the key may first be exported (embargo), on an export period boundary.
 	ExportAt time.Time
 }
 
@@ -182,15 +182,16 @@ func (db *DB) InsertKeys(ctx context.Context, keys []Key) (int, error) {
 	return inserted, nil
 }
 
-// BatchKeys returns the keys whose embargo ends in [start, end) and were not
-// revoked before it, and the keys revoked in [start, end).
+// BatchKeys returns what the batch (start, end] carries: the keys whose
+// embargo ends in it and that were not revoked by its end, and the keys
+// revoked in it that an earlier batch carried.
 func (db *DB) BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []Key, err error) {
 	q := `SELECT key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at FROM keys `
-	keys, err = db.queryKeys(ctx, q+`WHERE export_at >= $1 AND export_at < $2 AND (revoked_at IS NULL OR revoked_at >= $2)`, start.Unix(), end.Unix())
+	keys, err = db.queryKeys(ctx, q+`WHERE export_at > $1 AND export_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2)`, start.Unix(), end.Unix())
 	if err != nil {
 		return nil, nil, err
 	}
-	revoked, err = db.queryKeys(ctx, q+`WHERE revoked_at >= $1 AND revoked_at < $2 AND export_at < $1`, start.Unix(), end.Unix())
+	revoked, err = db.queryKeys(ctx, q+`WHERE revoked_at > $1 AND revoked_at <= $2 AND export_at <= $1`, start.Unix(), end.Unix())
 	return keys, revoked, err
 }
 

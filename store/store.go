@@ -174,3 +174,6 @@ func (db *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// Ping checks the connection (for /healthz).
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }

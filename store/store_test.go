@@ -97,7 +97,7 @@ func TestBatchesAndRevocation(t *testing.T) {
 		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 0 {
 			t.Fatalf("re-insert: %d, %v", n, err)
 		}
-		got, rev, err := db.BatchKeys(ctx, now, now.Add(time.Hour))
+		got, rev, err := db.BatchKeys(ctx, now.Add(-time.Hour), now)
 		if err != nil || len(got) != 1 || string(got[0].Data) != "aaaaaaaaaaaaaaaa" || len(rev) != 0 {
 			t.Fatalf("batch 1: %v %v %v", got, rev, err)
 		}
@@ -109,7 +109,7 @@ func TestBatchesAndRevocation(t *testing.T) {
 		if _, err := db.RevokeCode(ctx, id, now, now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("revoking twice: %v", err)
 		}
-		got, rev, err = db.BatchKeys(ctx, now.Add(time.Hour), now.Add(2*time.Hour))
+		got, rev, err = db.BatchKeys(ctx, now, now.Add(time.Hour))
 		if err != nil || len(got) != 0 || len(rev) != 1 || string(rev[0].Data) != "aaaaaaaaaaaaaaaa" {
 			t.Fatalf("batch 2: %v %v %v", got, rev, err)
 		}

@@ -1,0 +1,104 @@
+// Package api is the wire format between phones and the server: JSON bodies
+// of the verification and publish endpoints, and how the key HMAC is made.
+// Both sides import it; neither imports the other. docs/api.md describes it
+// for implementers in other languages.
+package api
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Paths of the endpoints, relative to the server's base URL.
+const (
+	PathVerify      = "/api/v1/verify"
+	PathCertificate = "/api/v1/certificate"
+	PathPublish     = "/api/v1/publish"
+	// PathExports is where export files, IndexName and PublicKeyName are served.
+	PathExports = "/exports/"
+	// IndexName lists the live export files, oldest first, one per line,
+	// relative to PathExports.
+	IndexName = "index.txt"
+	// PublicKeyName is the export signing key (PEM), for apps to pin.
+	PublicKeyName = "public.pem"
+	// ChaffHeader marks a fake request: phones send them on a schedule so
+	// that a real upload cannot be told apart on the wire. Any value counts.
+	ChaffHeader = "X-Bluezone-Chaff"
+)
+
+// Error is the body of every non-200 answer.
+type Error struct {
+	Code     string         `json:"error_code"`
+	Message  string         `json:"error"`
+	Rejected []KeyRejection `json:"rejected,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// VerifyRequest exchanges a code from the health authority.
+type VerifyRequest struct {
+	Code string `json:"code"`
+}
+
+// VerifyResponse carries the token for the certificate request.
+type VerifyResponse struct {
+	Token      string `json:"token"`
+	ReportType string `json:"report_type"`
+	TestDate   string `json:"test_date"` // YYYY-MM-DD: onset/test date (F0) or exposure date (F1)
+}
+
+// CertificateRequest binds a token to the HMAC of the keys to publish.
+type CertificateRequest struct {
+	Token   string `json:"token"`
+	KeyHMAC string `json:"ekeyhmac"` // base64 of KeysHMAC
+}
+
+// CertificateResponse carries the publish certificate.
+type CertificateResponse struct {
+	Certificate string `json:"certificate"`
+}
+
+// Key is one temporary exposure key as apps send it.
+type Key struct {
+	Key              string `json:"key"` // base64, 16 bytes
+	RollingStart     int64  `json:"rollingStartNumber"`
+	RollingPeriod    int64  `json:"rollingPeriod"`
+	TransmissionRisk int64  `json:"transmissionRisk"`
+}
+
+// PublishRequest uploads keys with a certificate.
+type PublishRequest struct {
+	Keys        []Key  `json:"temporaryExposureKeys"`
+	Certificate string `json:"certificate"`
+	HMACKey     string `json:"hmackey"` // base64 secret the app used for KeyHMAC
+}
+
+// KeyRejection says why one key of an upload was refused.
+type KeyRejection struct {
+	Index   int    `json:"index"`
+	Code    string `json:"error_code"`
+	Message string `json:"error"`
+}
+
+// PublishResponse reports partial acceptance explicitly.
+type PublishResponse struct {
+	Inserted int            `json:"inserted"`
+	Rejected []KeyRejection `json:"rejected,omitempty"`
+}
+
+// KeysHMAC is HMAC-SHA256 with the app's secret over the keys sorted by
+// their text, each written "KEY.ROLLING_START.ROLLING_PERIOD.TRANSMISSION_RISK"
+// (KEY in base64), joined by commas.
+func KeysHMAC(secret []byte, keys []Key) []byte {
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k.Key + "." + strconv.FormatInt(k.RollingStart, 10) + "." + strconv.FormatInt(k.RollingPeriod, 10) + "." + strconv.FormatInt(k.TransmissionRisk, 10)
+	}
+	sort.Strings(parts)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(strings.Join(parts, ",")))
+	return m.Sum(nil)
+}

@@ -1,0 +1,98 @@
+// Package blob stores export files: a local directory by default (served by
+// the server itself), or S3-compatible object storage behind a CDN.
+package blob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNotFound is returned for a missing object.
+var ErrNotFound = errors.New("blob not found")
+
+// Dir keeps objects as files below a directory. Writes are atomic: readers
+// see the old or the new file, never part of one.
+type Dir struct{ root string }
+
+// NewDir creates (if needed) and uses root.
+func NewDir(root string) (*Dir, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	return &Dir{root: root}, nil
+}
+
+func (d *Dir) path(name string) (string, error) {
+	clean := filepath.Clean("/" + name)[1:]
+	if clean == "" || clean != name || strings.HasPrefix(clean, ".") {
+		return "", fmt.Errorf("blob: bad name %q", name)
+	}
+	return filepath.Join(d.root, clean), nil
+}
+
+// Put writes an object.
+func (d *Dir) Put(_ context.Context, name string, data []byte) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("blob: write %s: %w", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("blob: sync %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}
+
+// Get reads an object.
+func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
+	p, err := d.path(name)
+	if err != nil {
+		return nil, ErrNotFound
+	}
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("blob: %w", err)
+	}
+	return b, nil
+}
+
+// Delete removes an object; a missing one is not an error.
+func (d *Dir) Delete(_ context.Context, name string) error {
+	p, err := d.path(name)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("blob: %w", err)
+	}
+	return nil
+}

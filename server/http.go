@@ -1,0 +1,193 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/bluezone-vn/bluezone/api"
+	"github.com/bluezone-vn/bluezone/blob"
+)
+
+const (
+	// responseSize is the padded size of every API response, real or chaff.
+	responseSize = 1024
+	maxBodyBytes = 64 << 10
+)
+
+// Handler returns the HTTP API, the export files, /healthz and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h)))
+	}
+	handle(api.PathVerify, func(ctx context.Context, body []byte) (any, error) {
+		var req api.VerifyRequest
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		return s.Verify(ctx, req.Code)
+	})
+	handle(api.PathCertificate, func(ctx context.Context, body []byte) (any, error) {
+		var req api.CertificateRequest
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		return s.Certificate(ctx, req.Token, req.KeyHMAC)
+	})
+	handle(api.PathPublish, func(ctx context.Context, body []byte) (any, error) {
+		var req api.PublishRequest
+		if err := decode(body, &req); err != nil {
+			return nil, err
+		}
+		resp, err := s.Publish(ctx, &req)
+		if err != nil && resp != nil { // nothing valid: say which keys and why
+			var ae *APIError
+			if errors.As(err, &ae) {
+				return nil, &rejectedError{APIError: ae, Rejected: resp.Rejected}
+			}
+		}
+		return resp, err
+	})
+	mux.Handle("GET /exports/{name...}", s.instrument("/exports", http.HandlerFunc(s.serveExport)))
+	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.db.Ping(r.Context()); err != nil {
+			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+type rejectedError struct {
+	*APIError
+	Rejected []api.KeyRejection `json:"rejected"`
+}
+
+func decode(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return apiErr(400, "bad_request", "the body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+// apiHandler reads the body, answers chaff, and writes padded JSON.
+func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+		if err != nil {
+			writeJSON(w, http.StatusRequestEntityTooLarge, apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes))
+			return
+		}
+		if r.Header.Get(api.ChaffHeader) != "" {
+			// Same size, similar latency, nothing stored.
+			select {
+			case <-time.After(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond):
+			case <-r.Context().Done():
+			}
+			writeJSON(w, http.StatusOK, struct{}{})
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, apiErr(415, "bad_content_type", "send Content-Type: application/json"))
+			return
+		}
+		resp, err := h(r.Context(), body)
+		var ae *APIError
+		var re *rejectedError
+		switch {
+		case errors.As(err, &re):
+			s.metrics.errors.WithLabelValues(re.Code).Inc()
+			writeJSON(w, re.Status, re)
+		case errors.As(err, &ae):
+			s.metrics.errors.WithLabelValues(ae.Code).Inc()
+			writeJSON(w, ae.Status, ae)
+		case err != nil:
+			s.metrics.errors.WithLabelValues("internal").Inc()
+			s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
+			writeJSON(w, http.StatusInternalServerError, apiErr(500, "internal", "the server could not answer; try again later"))
+		default:
+			writeJSON(w, http.StatusOK, resp)
+		}
+	})
+}
+
+// writeJSON writes v padded to responseSize with a "padding" member, so that
+// response sizes reveal nothing about the outcome.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+		b = []byte(`{}`)
+	}
+	sep := ","
+	if len(b) == 2 {
+		sep = ""
+	}
+	pad := responseSize - len(b) - len(sep) - len(`"padding":""`)
+	if pad > 0 {
+		b = append(b[:len(b)-1], []byte(sep+`"padding":"`+strings.Repeat("=", pad)+`"}`)...)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	data, err := s.blobs.Get(r.Context(), name)
+	if errors.Is(err, blob.ErrNotFound) {
+		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "serve export", "name", name, "err", err)
+		http.Error(w, "storage error", http.StatusInternalServerError)
+		return
+	}
+	switch {
+	case name == api.IndexName:
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	case name == api.PublicKeyName:
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("Content-Type", "application/x-pem-file")
+	default: // batch files never change once listed
+		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+		w.Header().Set("Content-Type", "application/zip")
+	}
+	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(data))
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+	})
+}

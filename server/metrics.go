@@ -1,0 +1,31 @@
+package server
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics are per replica (a registry of their own, no global state).
+type metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	errors      *prometheus.CounterVec
+	publishes   prometheus.Counter
+	keys        prometheus.Counter
+	codesIssued prometheus.Counter
+	exports     prometheus.Counter
+	exportKeys  prometheus.Counter
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		reg:         prometheus.NewRegistry(),
+		requests:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"}),
+		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_api_errors_total", Help: "API errors by error code."}, []string{"code"}),
+		publishes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_publishes_total", Help: "Accepted uploads."}),
+		keys:        prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_keys_published_total", Help: "Keys stored."}),
+		codesIssued: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_codes_issued_total", Help: "Verification codes issued."}),
+		exports:     prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_exports_written_total", Help: "Export batches written."}),
+		exportKeys:  prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_export_keys_total", Help: "Real (non-padding) keys written into exports."}),
+	}
+	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.exportKeys,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}

@@ -1,0 +1,188 @@
+// Package server is the health authority's backend: verification (codes →
+// tokens → certificates), key publishing, signed exports, and their HTTP API.
+// It is stateless apart from its Store and Blobs, so any number of replicas
+// can run against one PostgreSQL database.
+package server
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+// Store is what the server needs of its database (store.DB implements it).
+type Store interface {
+	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
+	CreateCode(ctx context.Context, c store.Code) (int64, error)
+	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
+	GetCode(ctx context.Context, id int64) (store.Code, error)
+	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
+	InsertKeys(ctx context.Context, keys []store.Key) (int, error)
+	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
+	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, name, owner string) error
+	RecordExport(ctx context.Context, e store.Export) (bool, error)
+	Exports(ctx context.Context, since time.Time) ([]store.Export, error)
+	LastExportEnd(ctx context.Context) (time.Time, error)
+	DeleteBefore(ctx context.Context, t time.Time) ([]string, error)
+	AddStat(ctx context.Context, day int64, name string, delta int64) error
+	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
+	Ping(ctx context.Context) error
+}
+
+// Blobs is where export files go (blob.Dir implements it).
+type Blobs interface {
+	Put(ctx context.Context, name string, data []byte) error
+	Get(ctx context.Context, name string) ([]byte, error)
+	Delete(ctx context.Context, name string) error
+}
+
+// Config holds the server's settings. Zero values take the defaults.
+type Config struct {
+	Region          string        // written into exports, e.g. "VN"
+	ExportPeriod    time.Duration // batch length (default 1 h)
+	MinBatchKeys    int           // exports are padded with random keys up to this (default 1000)
+	ShortCodeTTL    time.Duration // 8-digit codes (default 15 min)
+	LongCodeTTL     time.Duration // long codes (default 24 h)
+	TokenTTL        time.Duration // verification tokens (default 24 h)
+	CertificateTTL  time.Duration // publish certificates (default 15 min)
+	Retention       time.Duration // keys and exports (default 14 days)
+	MaxKeysPerCode  int           // keys one code may publish in all (default 30)
+	ChaffResponseMs int           // delay of chaff responses in ms (default 50)
+}
+
+func (c *Config) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	if c.Region == "" {
+		c.Region = "VN"
+	}
+	set(&c.ExportPeriod, time.Hour)
+	set(&c.ShortCodeTTL, 15*time.Minute)
+	set(&c.LongCodeTTL, 24*time.Hour)
+	set(&c.TokenTTL, 24*time.Hour)
+	set(&c.CertificateTTL, 15*time.Minute)
+	set(&c.Retention, 14*24*time.Hour)
+	if c.MinBatchKeys == 0 {
+		c.MinBatchKeys = 1000
+	}
+	if c.MaxKeysPerCode == 0 {
+		c.MaxKeysPerCode = 30
+	}
+	if c.ChaffResponseMs == 0 {
+		c.ChaffResponseMs = 50
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if len(c.Region) != 2 {
+		errs = append(errs, fmt.Errorf("region %q: want a two-letter country code", c.Region))
+	}
+	if c.ExportPeriod < time.Minute || (24*time.Hour)%c.ExportPeriod != 0 {
+		errs = append(errs, fmt.Errorf("export period %v: want at least 1m and a divisor of 24h", c.ExportPeriod))
+	}
+	if c.MinBatchKeys < 0 || c.MinBatchKeys > export.MaxKeys/2 {
+		errs = append(errs, fmt.Errorf("min batch keys %d out of range", c.MinBatchKeys))
+	}
+	if c.Retention < 14*24*time.Hour {
+		errs = append(errs, fmt.Errorf("retention %v: keys must stay available for 14 days", c.Retention))
+	}
+	return errors.Join(errs...)
+}
+
+// Server is one replica.
+type Server struct {
+	cfg      Config
+	db       Store
+	blobs    Blobs
+	log      *slog.Logger
+	now      func() time.Time
+	instance string // lease owner name of this replica
+
+	exportKey  *ecdsa.PrivateKey
+	exportPEM  []byte
+	tokenKey   *ecdsa.PrivateKey
+	codeSecret []byte
+	metrics    *metrics
+}
+
+// New prepares a replica. On first start it generates the export signing
+// key, the token signing key and the code HMAC secret, stored in the database
+// so that every replica shares them.
+func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logger) (*Server, error) {
+	cfg.defaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server: config: %w", err)
+	}
+	id := make([]byte, 8)
+	rand.Read(id)
+	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics()}
+	var err error
+	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {
+		return nil, err
+	}
+	if s.exportPEM, err = export.MarshalPublicKeyPEM(&s.exportKey.PublicKey); err != nil {
+		return nil, err
+	}
+	if s.tokenKey, err = s.ecKey(ctx, "token_signing_key"); err != nil {
+		return nil, err
+	}
+	secret, err := db.SettingOrInit(ctx, "code_hmac_secret", func() (string, error) {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return hex.EncodeToString(b), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: code secret: %w", err)
+	}
+	if s.codeSecret, err = hex.DecodeString(secret); err != nil {
+		return nil, fmt.Errorf("server: code secret: %w", err)
+	}
+	return s, nil
+}
+
+func (s *Server) ecKey(ctx context.Context, name string) (*ecdsa.PrivateKey, error) {
+	pemText, err := s.db.SettingOrInit(ctx, name, func() (string, error) {
+		k, err := export.GenerateKey()
+		if err != nil {
+			return "", err
+		}
+		b, err := export.MarshalPrivateKeyPEM(k)
+		return string(b), err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", name, err)
+	}
+	k, err := export.ParsePrivateKeyPEM([]byte(pemText))
+	if err != nil {
+		return nil, fmt.Errorf("server: %s: %w", name, err)
+	}
+	return k, nil
+}
+
+// ExportPublicKeyPEM returns the public key apps pin to verify exports.
+func (s *Server) ExportPublicKeyPEM() []byte { return s.exportPEM }
+
+// SetClock replaces the clock, for tests and the simulator's virtual time.
+func (s *Server) SetClock(now func() time.Time) { s.now = now }
+
+func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
+
+func (s *Server) stat(ctx context.Context, name string, delta int64) {
+	if err := s.db.AddStat(ctx, unixDay(s.now()), name, delta); err != nil {
+		s.log.WarnContext(ctx, "statistics", "name", name, "err", err)
+	}
+}
