@@ -40,7 +40,8 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // VerifyRequest exchanges a code from the health authority.
 type VerifyRequest struct {
-	Code string `json:"code"`
+	Code    string `json:"code"`
+	Padding string `json:"padding,omitempty"`
 }
 
 // VerifyResponse carries the token for the certificate request.
@@ -54,6 +55,7 @@ type VerifyResponse struct {
 type CertificateRequest struct {
 	Token   string `json:"token"`
 	KeyHMAC string `json:"ekeyhmac"` // base64 of KeysHMAC
+	Padding string `json:"padding,omitempty"`
 }
 
 // CertificateResponse carries the publish certificate.
@@ -74,6 +76,7 @@ type PublishRequest struct {
 	Keys        []Key  `json:"temporaryExposureKeys"`
 	Certificate string `json:"certificate"`
 	HMACKey     string `json:"hmackey"` // base64 secret the app used for KeyHMAC
+	Padding     string `json:"padding,omitempty"`
 }
 
 // KeyRejection says why one key of an upload was refused.
@@ -88,6 +91,14 @@ type PublishResponse struct {
 	Inserted int            `json:"inserted"`
 	Rejected []KeyRejection `json:"rejected,omitempty"`
 }
+
+// Request bodies are padded to these sizes (with the padding member), so
+// that their length tells nothing: a chaff request looks like a real one.
+const (
+	VerifyRequestSize      = 256
+	CertificateRequestSize = 1024
+	PublishRequestSize     = 8192
+)
 
 // KeysHMAC is HMAC-SHA256 with the app's secret over the keys sorted by
 // their text, each written "KEY.ROLLING_START.ROLLING_PERIOD.TRANSMISSION_RISK"

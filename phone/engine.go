@@ -107,6 +107,7 @@ type state struct {
 	Exposures map[string][]exposure `json:"exposures"` // by published key hex
 	Pins      [][]byte              `json:"pins"`      // PEM public keys that sign exports
 	Risk      *risk.Config          `json:"risk,omitempty"`
+	NextChaff int64                 `json:"next_chaff,omitempty"` // Unix seconds
 }
 
 type dailyKey struct {

@@ -29,7 +29,7 @@ func phoneCommand() *command {
 		name:    "phone",
 		summary: "a virtual phone kept in a directory: play both sides of a contact from the shell",
 		subs: []*command{phoneCreateCommand(), phoneAdvertiseCommand(), phoneHearCommand(),
-			phonePinCommand(), phoneMatchCommand(), phoneStatusCommand(), phoneKeysCommand()},
+			phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
 	}
 }
 
@@ -78,8 +78,14 @@ func openPhone(dir string) (*phone.Engine, error) {
 
 // withPhone parses the shared flags, opens the phone, runs fn and closes it.
 func withPhone(fs *flag.FlagSet, nArgs int, synopsis string, fn func(st *stdio, e *phone.Engine, now int64, args []string) error) func(context.Context, *stdio, []string) error {
+	return withPhoneCtx(fs, nArgs, synopsis, func(_ context.Context, st *stdio, e *phone.Engine, now int64, args []string) error {
+		return fn(st, e, now, args)
+	})
+}
+
+func withPhoneCtx(fs *flag.FlagSet, nArgs int, synopsis string, fn func(ctx context.Context, st *stdio, e *phone.Engine, now int64, args []string) error) func(context.Context, *stdio, []string) error {
 	dir, at := phoneFlags(fs)
-	return func(_ context.Context, st *stdio, args []string) error {
+	return func(ctx context.Context, st *stdio, args []string) error {
 		if nArgs >= 0 && len(args) != nArgs {
 			return usageErrorf("want %s", synopsis)
 		}
@@ -91,7 +97,7 @@ func withPhone(fs *flag.FlagSet, nArgs int, synopsis string, fn func(st *stdio, 
 		if err != nil {
 			return err
 		}
-		return errors.Join(fn(st, e, now, args), e.Close())
+		return errors.Join(fn(ctx, st, e, now, args), e.Close())
 	}
 }
 
@@ -286,6 +292,72 @@ func phoneKeysCommand() *command {
 				}
 				for _, k := range e.DiagnosisKeys(from, now) {
 					fmt.Fprintln(st.out, export.FormatKey(export.Key{Data: k.TEK, RollingStart: k.RollingStart, RollingPeriod: k.RollingPeriod, ReportType: rt}))
+				}
+				return nil
+			})
+		},
+	}
+}
+
+func phoneSyncCommand() *command {
+	return &command{
+		name: "sync",
+		args: "--dir DIR --server URL",
+		summary: describe(
+			"Downloads the new export files listed in the server's index.txt, verifies them",
+			"against the pinned key and matches them, then prints the phone's status.",
+			"Pin the authority's key first ('phone pin'), or pass --trust-server-key to pin the",
+			"key the server serves (for testing: a real app ships with the key built in)."),
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			server := fs.String("server", "", "the server's base URL, e.g. http://127.0.0.1:8080 (required)")
+			trust := fs.Bool("trust-server-key", false, "pin the export key the server serves at /exports/public.pem")
+			return withPhoneCtx(fs, 0, "no arguments", func(ctx context.Context, st *stdio, e *phone.Engine, now int64, _ []string) error {
+				if *server == "" {
+					return usageErrorf("phone sync: --server is required")
+				}
+				c := &phone.Client{BaseURL: *server}
+				if *trust {
+					pem, err := c.PublicKey(ctx)
+					if err != nil {
+						return err
+					}
+					if err := e.PinPublicKey(pem); err != nil {
+						return err
+					}
+				}
+				rep, err := e.Sync(ctx, c, now)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(st.out, "files: %d\nkeys: %d\nkeys derived: %d\nkeys matched: %d\nrevoked: %d\n", rep.Files, rep.Keys, rep.KeysDerived, rep.Matched, rep.Revoked)
+				return printPhoneStatus(st, e, now)
+			})
+		},
+	}
+}
+
+func phoneUploadCommand() *command {
+	return &command{
+		name: "upload",
+		args: "--dir DIR --server URL --code CODE",
+		summary: describe(
+			"Publishes the phone's keys with a code from the health authority (the user's",
+			"explicit consent): F0 codes publish from two days before the test date, F1",
+			"(RECURSIVE) codes only from the exposure date on. The phone then starts a new key."),
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			server := fs.String("server", "", "the server's base URL (required)")
+			code := fs.String("code", "", "the code the health authority gave (required)")
+			return withPhoneCtx(fs, 0, "no arguments", func(ctx context.Context, st *stdio, e *phone.Engine, now int64, _ []string) error {
+				if *server == "" || *code == "" {
+					return usageErrorf("phone upload: --server and --code are required")
+				}
+				res, err := e.Upload(ctx, &phone.Client{BaseURL: *server}, *code, now)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(st.out, "report type: %s\nkeys sent: %d\nkeys stored: %d\n", res.ReportType, res.Keys, res.Inserted)
+				for _, r := range res.Rejected {
+					fmt.Fprintf(st.out, "rejected key %d: %s (%s)\n", r.Index, r.Code, r.Message)
 				}
 				return nil
 			})

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/blob"
+	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/server"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+// TestEndToEnd plays DESIGN.md's flows over real HTTP on loopback with the
+// command line: two phones meet, the health authority issues a code, the
+// case uploads, the export worker publishes, the contact syncs and is warned,
+// and the export verifies with 'export inspect --public-key'.
+func TestEndToEnd(t *testing.T) {
+	dir := t.TempDir()
+	dataDir := filepath.Join(dir, "data")
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(dir, "bluezone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blobs, _ := blob.NewDir(filepath.Join(dataDir, "exports"))
+	srv, err := server.New(ctx, server.Config{MinBatchKeys: 20}, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { mu.Lock(); defer mu.Unlock(); return clock })
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	srv.ExportOnce(ctx)
+
+	must := func(args ...string) string {
+		t.Helper()
+		out, stderr, code := run(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", args, code, stderr)
+		}
+		return out
+	}
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	must("phone", "create", "--dir", a)
+	must("phone", "create", "--dir", b)
+	meet := time.Date(2026, 11, 19, 9, 0, 0, 0, time.UTC)
+	for i := 0; i < 10; i++ {
+		at := fmt.Sprint(meet.Add(time.Duration(i) * 2 * time.Minute).Unix())
+		payload := strings.Fields(must("phone", "advertise-now", "--dir", a, "--at", at))[0]
+		must("phone", "hear", "--dir", b, payload, "-66", at)
+	}
+
+	code, err := srv.IssueCode(ctx, server.IssueRequest{ReportType: 1, TestDate: meet, IssuedBy: "official"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--code", code.Code, "--at", "2026-11-20T10:07:00Z")
+	if !strings.Contains(out, "keys stored: 1\n") { // the key of the meeting day, the only one it made
+		t.Fatalf("upload:\n%s", out)
+	}
+	if _, stderr, code := run(t, "", "phone", "upload", "--dir", a, "--server", hs.URL, "--code", code.Code); code != 1 || !strings.Contains(stderr, "code_invalid") {
+		t.Fatalf("reusing a code: exit %d: %s", code, stderr)
+	}
+
+	mu.Lock()
+	clock = clock.Add(time.Hour)
+	mu.Unlock()
+	if res, err := srv.ExportOnce(ctx); err != nil || res.Keys != 1 {
+		t.Fatalf("export: %+v %v", res, err)
+	}
+	out = must("phone", "sync", "--dir", b, "--server", hs.URL, "--trust-server-key", "--at", "2026-11-20T11:10:00Z")
+	if !strings.Contains(out, "keys matched: 1\n") || !strings.Contains(out, "warning: F1 on 2026-11-19") {
+		t.Fatalf("sync:\n%s", out)
+	}
+	// A second sync downloads nothing new.
+	out = must("phone", "sync", "--dir", b, "--server", hs.URL, "--at", "2026-11-20T11:20:00Z")
+	if !strings.Contains(out, "files: 0\n") {
+		t.Fatalf("second sync:\n%s", out)
+	}
+
+	index, _ := os.ReadFile(filepath.Join(dataDir, "exports", "index.txt"))
+	zip := filepath.Join(dataDir, "exports", strings.Fields(string(index))[0])
+	out = must("export", "inspect", zip, "--public-key", filepath.Join(dataDir, "exports", "public.pem"))
+	if !strings.Contains(out, "signature: verified\n") || !strings.Contains(out, "keys: 20\n") {
+		t.Fatalf("inspect:\n%s", out)
+	}
+
+	// Chaff goes through the real endpoints and leaves nothing behind.
+	before, _ := db.Stats(ctx, 0)
+	e, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SendChaff(ctx, &phone.Client{BaseURL: hs.URL}); err != nil {
+		t.Fatalf("chaff: %v", err)
+	}
+	if after, _ := db.Stats(ctx, 0); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Fatalf("chaff changed statistics: %v → %v", before, after)
+	}
+
+	// Revocation withdraws the warning.
+	if _, err := srv.RevokeCode(ctx, code.ID); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	clock = clock.Add(time.Hour)
+	mu.Unlock()
+	srv.ExportOnce(ctx)
+	out = must("phone", "sync", "--dir", b, "--server", hs.URL, "--at", "2026-11-20T12:10:00Z")
+	if !strings.Contains(out, "revoked: 1\n") || !strings.Contains(out, "warning: none") {
+		t.Fatalf("after revocation:\n%s", out)
+	}
+}

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/blob"
+	"github.com/bluezone-vn/bluezone/server"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+// serverFlags are shared by serve and the operator commands that open the
+// same database. Each flag can also be set by its environment variable.
+type serverFlags struct {
+	dataDir, databaseURL, exportsDir, region *string
+	exportPeriod                             *time.Duration
+	minBatchKeys                             *int
+}
+
+func envOr(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+func addServerFlags(fs *flag.FlagSet) *serverFlags {
+	return &serverFlags{
+		dataDir:      fs.String("data-dir", envOr("BLUEZONE_DATA_DIR", "data"), "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
+		databaseURL:  fs.String("database-url", envOr("BLUEZONE_DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
+		exportsDir:   fs.String("exports-dir", envOr("BLUEZONE_EXPORTS_DIR", ""), "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
+		region:       fs.String("region", envOr("BLUEZONE_REGION", "VN"), "two-letter region written into exports [$BLUEZONE_REGION]"),
+		exportPeriod: fs.Duration("export-period", envDuration("BLUEZONE_EXPORT_PERIOD", time.Hour), "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
+		minBatchKeys: fs.Int("min-batch-keys", envInt("BLUEZONE_MIN_BATCH_KEYS", 1000), "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
+	}
+}
+
+// open opens the database and blob store and builds a server replica.
+func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Server, *store.DB, error) {
+	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys}
+	url := *f.databaseURL
+	if url == "" {
+		if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
+			return nil, nil, err
+		}
+		url = filepath.Join(*f.dataDir, "bluezone.db")
+	}
+	exportsDir := *f.exportsDir
+	if exportsDir == "" {
+		exportsDir = filepath.Join(*f.dataDir, "exports")
+	}
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	blobs, err := blob.NewDir(exportsDir)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	s, err := server.New(ctx, cfg, db, blobs, log)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return s, db, nil
+}
+
+func serveCommand() *command {
+	return &command{
+		name: "serve",
+		summary: describe(
+			"Runs the health authority's server: the app API (verify, certificate, publish),",
+			"signed exports under /exports/ (index.txt, public.pem, batches), /healthz and /metrics.",
+			"With no flags it keeps everything in ./data (SQLite and export files): zero set-up.",
+			"With --database-url postgres://… any number of replicas can share one database;",
+			"exactly one of them writes each export batch."),
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			addr := fs.String("addr", envOr("BLUEZONE_ADDR", "127.0.0.1:8080"), "address to listen on [$BLUEZONE_ADDR]")
+			exportEvery := fs.Duration("export-every", envDuration("BLUEZONE_EXPORT_EVERY", time.Minute), "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
+			sf := addServerFlags(fs)
+			return func(ctx context.Context, st *stdio, args []string) error {
+				if len(args) != 0 {
+					return usageErrorf("serve: unexpected arguments %q", args)
+				}
+				log := slog.New(slog.NewTextHandler(st.err, nil))
+				s, db, err := sf.open(ctx, log)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				ln, err := net.Listen("tcp", *addr)
+				if err != nil {
+					return err
+				}
+				hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
+				log.Info("bluezone server listening", "url", "http://"+ln.Addr().String(), "database", db.Backend(),
+					"exports", "http://"+ln.Addr().String()+"/exports/index.txt")
+				fmt.Fprintf(st.out, "Bluezone server on http://%s\n  export public key: http://%s/exports/public.pem\n  issue a code:      bluezone codes issue --data-dir %s --date YYYY-MM-DD\n",
+					ln.Addr(), ln.Addr(), *sf.dataDir)
+				workerDone := make(chan struct{})
+				go func() { defer close(workerDone); s.RunExportWorker(ctx, *exportEvery) }()
+				serveErr := make(chan error, 1)
+				go func() { serveErr <- hs.Serve(ln) }()
+				select {
+				case err := <-serveErr:
+					return err
+				case <-ctx.Done():
+				}
+				log.Info("shutting down")
+				shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+				defer cancel()
+				err = hs.Shutdown(shutCtx)
+				<-workerDone
+				if errors.Is(err, http.ErrServerClosed) {
+					err = nil
+				}
+				return err
+			}
+		},
+	}
+}

@@ -1,0 +1,259 @@
+package phone
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/api"
+	"github.com/bluezone-vn/bluezone/protocol"
+)
+
+const (
+	maxIndexBytes  = 1 << 20
+	maxExportBytes = 32 << 20
+	// infectiousDaysBeforeOnset: an F0's keys are published from two days
+	// before the symptom onset (or test) date, when transmission starts.
+	infectiousDaysBeforeOnset = 2
+)
+
+// ErrServer wraps errors the server answered with (see api.Error).
+var ErrServer = errors.New("server refused")
+
+// Client talks to a Bluezone server at BaseURL (e.g. "https://bluezone.gov.vn").
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client // nil means http.DefaultClient
+}
+
+func (c *Client) http() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+func (c *Client) url(path string) string { return strings.TrimSuffix(c.BaseURL, "/") + path }
+
+func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: %w", path, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("GET %s: larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
+
+// post sends body padded to size; chaff marks it fake.
+func (c *Client) post(ctx context.Context, path string, body any, size int, chaff bool, out any) error {
+	b, err := padJSON(body, size)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url(path), bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if chaff {
+		req.Header.Set(api.ChaffHeader, "1")
+	}
+	resp, err := c.http().Do(req)
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("POST %s: %w", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var ae api.Error
+		if json.Unmarshal(raw, &ae) == nil && ae.Code != "" {
+			return fmt.Errorf("%w: %w", ErrServer, &ae)
+		}
+		return fmt.Errorf("POST %s: %s", path, resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// padJSON marshals v (a struct with a Padding string field) to exactly size
+// bytes when it fits, by filling the padding member.
+func padJSON(v any, size int) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	if n := size - len(b) - len(`,"padding":""`); n > 0 && b[len(b)-1] == '}' {
+		b = append(b[:len(b)-1], []byte(`,"padding":"`+strings.Repeat("=", n)+`"}`)...)
+	}
+	return b, nil
+}
+
+// Sync fetches index.txt, downloads the export files not yet matched,
+// verifies them against the pinned keys and matches them. Files are marked
+// done only after a successful match, so an interrupted sync resumes.
+func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, error) {
+	index, err := c.get(ctx, api.PathExports+api.IndexName, maxIndexBytes)
+	if err != nil {
+		return nil, fmt.Errorf("phone: sync: %w", err)
+	}
+	var names []string
+	live := map[string]bool{}
+	e.mu.Lock()
+	for _, line := range strings.Split(string(index), "\n") {
+		name := strings.TrimSpace(line)
+		if name == "" || strings.Contains(name, "..") || strings.HasPrefix(name, "/") {
+			continue
+		}
+		live[name] = true
+		if !e.state.Processed[name] {
+			names = append(names, name)
+		}
+	}
+	e.mu.Unlock()
+	var files [][]byte
+	for _, n := range names {
+		b, err := c.get(ctx, api.PathExports+n, maxExportBytes)
+		if err != nil {
+			return nil, fmt.Errorf("phone: sync: %w", err)
+		}
+		files = append(files, b)
+	}
+	rep, err := e.MatchExports(files, now)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for name := range e.state.Processed {
+		if !live[name] { // gone from the index: forget it
+			delete(e.state.Processed, name)
+		}
+	}
+	for _, n := range names {
+		e.state.Processed[n] = true
+	}
+	return rep, e.saveState()
+}
+
+// UploadResult reports an upload.
+type UploadResult struct {
+	ReportType string
+	Keys       int // keys sent
+	Inserted   int // keys the server stored
+	Rejected   []api.KeyRejection
+}
+
+// Upload publishes this phone's keys. It must only be called on the user's
+// explicit action with a code from the health authority. An F0 code publishes
+// the keys from two days before the test date; an F1 (RECURSIVE) code only
+// those from the exposure date on. Afterwards the phone starts a new key, so
+// that what it broadcasts next cannot be linked to what it published.
+func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) (*UploadResult, error) {
+	var vr api.VerifyResponse
+	if err := c.post(ctx, api.PathVerify, api.VerifyRequest{Code: strings.TrimSpace(code)}, api.VerifyRequestSize, false, &vr); err != nil {
+		return nil, fmt.Errorf("phone: upload: verify code: %w", err)
+	}
+	testDate, err := time.Parse(time.DateOnly, vr.TestDate)
+	if err != nil {
+		return nil, fmt.Errorf("phone: upload: server sent test date %q: %w", vr.TestDate, err)
+	}
+	from := testDate
+	if vr.ReportType != "RECURSIVE" {
+		from = testDate.AddDate(0, 0, -infectiousDaysBeforeOnset)
+	}
+	var keys []api.Key
+	for _, k := range e.DiagnosisKeys(from.Unix(), now) {
+		keys = append(keys, api.Key{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), RollingStart: int64(k.RollingStart), RollingPeriod: int64(k.RollingPeriod)})
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("phone: upload: this phone has no keys for the dates the code covers")
+	}
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	var cr api.CertificateResponse
+	if err := c.post(ctx, api.PathCertificate, api.CertificateRequest{Token: vr.Token, KeyHMAC: base64.StdEncoding.EncodeToString(api.KeysHMAC(secret, keys))}, api.CertificateRequestSize, false, &cr); err != nil {
+		return nil, fmt.Errorf("phone: upload: certificate: %w", err)
+	}
+	var pr api.PublishResponse
+	if err := c.post(ctx, api.PathPublish, api.PublishRequest{Keys: keys, Certificate: cr.Certificate, HMACKey: base64.StdEncoding.EncodeToString(secret)}, api.PublishRequestSize, false, &pr); err != nil {
+		return nil, fmt.Errorf("phone: upload: publish: %w", err)
+	}
+	if err := e.RotateKeyNow(now); err != nil {
+		return nil, err
+	}
+	return &UploadResult{ReportType: vr.ReportType, Keys: len(keys), Inserted: pr.Inserted, Rejected: pr.Rejected}, nil
+}
+
+// SendChaff sends the three upload requests as fake ones, padded to the
+// sizes of real ones: to an observer of the network it looks like an upload.
+func (e *Engine) SendChaff(ctx context.Context, c *Client) error {
+	fake := func(n int) string {
+		b := make([]byte, n)
+		rand.Read(b)
+		return base64.StdEncoding.EncodeToString(b)
+	}
+	if err := c.post(ctx, api.PathVerify, api.VerifyRequest{Code: fake(6)[:8]}, api.VerifyRequestSize, true, nil); err != nil {
+		return fmt.Errorf("phone: chaff: %w", err)
+	}
+	if err := c.post(ctx, api.PathCertificate, api.CertificateRequest{Token: fake(300), KeyHMAC: fake(32)}, api.CertificateRequestSize, true, nil); err != nil {
+		return fmt.Errorf("phone: chaff: %w", err)
+	}
+	keys := make([]api.Key, 14)
+	n := int64(protocol.RollingStart(protocol.IntervalNumber(time.Now())))
+	for i := range keys {
+		keys[i] = api.Key{Key: fake(16), RollingStart: n - int64(i)*144, RollingPeriod: 144}
+	}
+	if err := c.post(ctx, api.PathPublish, api.PublishRequest{Keys: keys, Certificate: fake(400), HMACKey: fake(32)}, api.PublishRequestSize, true, nil); err != nil {
+		return fmt.Errorf("phone: chaff: %w", err)
+	}
+	return nil
+}
+
+// ChaffDue reports whether a chaff upload is due at now, and if so draws the
+// next time (uniformly 12 to 36 hours later, so chaff has no fixed rhythm).
+// Apps call it whenever they wake and send chaff when it says so.
+func (e *Engine) ChaffDue(now int64) (bool, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.state.NextChaff != 0 && now < e.state.NextChaff {
+		return false, nil
+	}
+	first := e.state.NextChaff == 0
+	e.state.NextChaff = now + int64((12*time.Hour+randDuration(24*time.Hour))/time.Second)
+	if err := e.saveState(); err != nil {
+		return false, err
+	}
+	return !first, nil // the first call only starts the schedule
+}
+
+// PublicKey fetches the export signing key the server publishes.
+func (c *Client) PublicKey(ctx context.Context) ([]byte, error) {
+	return c.get(ctx, api.PathExports+api.PublicKeyName, 64<<10)
+}
