@@ -97,6 +97,7 @@ type Engine struct {
 	// Current advertisement: identifier of interval advENIN until rotateAt.
 	advENIN  uint32
 	rotateAt time.Time
+	radio    radioState
 }
 
 // state is what the engine persists besides the sighting log.
@@ -108,6 +109,7 @@ type state struct {
 	Pins      [][]byte              `json:"pins"`      // PEM public keys that sign exports
 	Risk      *risk.Config          `json:"risk,omitempty"`
 	NextChaff int64                 `json:"next_chaff,omitempty"` // Unix seconds
+	Phase     int64                 `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
 }
 
 type dailyKey struct {
