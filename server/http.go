@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 		io.WriteString(w, "ok\n")
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	s.portalRoutes(mux)
 	return mux
 }
 

@@ -36,6 +36,25 @@ type Store interface {
 	AddStat(ctx context.Context, day int64, name string, delta int64) error
 	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
 	Ping(ctx context.Context) error
+
+	// The portal's accounts, sessions and audit log.
+	Setting(ctx context.Context, name string) (string, error)
+	SetSetting(ctx context.Context, name, value string) error
+	CreateOfficial(ctx context.Context, o store.Official) (int64, error)
+	CreateFirstAdmin(ctx context.Context, o store.Official) (int64, error)
+	CountOfficials(ctx context.Context) (int, error)
+	OfficialByEmail(ctx context.Context, email string) (store.Official, error)
+	OfficialByID(ctx context.Context, id int64) (store.Official, error)
+	Officials(ctx context.Context) ([]store.Official, error)
+	SetOfficialDisabled(ctx context.Context, id int64, disabled bool) error
+	CreateSession(ctx context.Context, s store.Session) error
+	SessionByHash(ctx context.Context, hash []byte, now time.Time) (store.Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
+	AddAudit(ctx context.Context, e store.AuditEntry) error
+	Audit(ctx context.Context, limit int) ([]store.AuditEntry, error)
+	RecordLoginFailure(ctx context.Context, subject string, now time.Time) error
+	LoginFailures(ctx context.Context, subject string, since time.Time) (int, error)
+	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
 }
 
 // Blobs is where export files go (blob.Dir implements it).
@@ -57,6 +76,9 @@ type Config struct {
 	Retention       time.Duration // keys and exports (default 14 days)
 	MaxKeysPerCode  int           // keys one code may publish in all (default 30)
 	ChaffResponseMs int           // delay of chaff responses in ms (default 50)
+	// SecureCookies marks portal cookies Secure even when the server itself
+	// speaks plain HTTP behind a TLS-terminating proxy.
+	SecureCookies bool
 }
 
 func (c *Config) defaults() {

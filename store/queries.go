@@ -341,3 +341,12 @@ func (db *DB) Stats(ctx context.Context, since int64) (map[int64]map[string]int6
 	}
 	return out, rows.Err()
 }
+
+// SetSetting stores a setting, replacing any old value.
+func (db *DB) SetSetting(ctx context.Context, name, value string) error {
+	_, err := db.sql.ExecContext(ctx, `INSERT INTO settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, name, value)
+	if err != nil {
+		return fmt.Errorf("store: setting %s: %w", name, err)
+	}
+	return nil
+}

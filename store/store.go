@@ -117,6 +117,34 @@ var migrations = []string{
 		value BIGINT NOT NULL,
 		PRIMARY KEY (day, name)
 	);`,
+	`CREATE TABLE officials (
+		id            {{ID}},
+		email         TEXT NOT NULL UNIQUE,
+		name          TEXT NOT NULL,
+		role          TEXT NOT NULL,
+		password_hash TEXT NOT NULL,
+		created_at    BIGINT NOT NULL,
+		disabled      BOOLEAN NOT NULL DEFAULT FALSE
+	);
+	CREATE TABLE sessions (
+		token_hash  {{BYTES}} PRIMARY KEY,
+		official_id BIGINT NOT NULL,
+		csrf        TEXT NOT NULL,
+		expires_at  BIGINT NOT NULL
+	);
+	CREATE TABLE audit (
+		id     {{ID}},
+		at     BIGINT NOT NULL,
+		actor  TEXT NOT NULL,
+		action TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);
+	CREATE TABLE login_failures (
+		subject TEXT NOT NULL,
+		at      BIGINT NOT NULL
+	);
+	CREATE INDEX login_failures_subject ON login_failures (subject, at);
+	ALTER TABLE codes ADD COLUMN issuer_id BIGINT NOT NULL DEFAULT 0`,
 }
 
 func (db *DB) dialect(q string) string {

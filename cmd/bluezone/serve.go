@@ -119,8 +119,15 @@ func serveCommand() *command {
 				hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 				log.Info("bluezone server listening", "url", "http://"+ln.Addr().String(), "database", db.Backend(),
 					"exports", "http://"+ln.Addr().String()+"/exports/index.txt")
-				fmt.Fprintf(st.out, "Bluezone server on http://%s\n  export public key: http://%s/exports/public.pem\n  issue a code:      bluezone codes issue --data-dir %s --date YYYY-MM-DD\n",
-					ln.Addr(), ln.Addr(), *sf.dataDir)
+				fmt.Fprintf(st.out, "Bluezone server on http://%s\n  portal:            http://%s/portal/\n  export public key: http://%s/exports/public.pem\n",
+					ln.Addr(), ln.Addr(), ln.Addr())
+				tok, err := s.BootstrapToken(ctx)
+				if err != nil {
+					return err
+				}
+				if tok != "" {
+					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    http://%s/portal/bootstrap?token=%s\n", ln.Addr(), tok)
+				}
 				workerDone := make(chan struct{})
 				go func() { defer close(workerDone); s.RunExportWorker(ctx, *exportEvery) }()
 				serveErr := make(chan error, 1)

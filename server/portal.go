@@ -1,0 +1,444 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/mail"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+// Roles of portal accounts, from most to least powerful.
+const (
+	RoleAdmin    = "admin"    // manages officials, sees the audit log
+	RoleOfficial = "official" // issues and revokes codes
+	RoleViewer   = "viewer"   // sees statistics only
+)
+
+const (
+	sessionCookie     = "bz_session"
+	sessionTTL        = 8 * time.Hour
+	loginWindow       = 15 * time.Minute
+	maxLoginPerEmail  = 5
+	maxLoginPerAddr   = 20
+	minPasswordLength = 12
+	bootstrapSetting  = "bootstrap_token_hash"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var templates = template.Must(template.New("").Funcs(template.FuncMap{
+	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"daydate": func(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) },
+	"rt":      func(r int32) string { return export.ReportType(r).String() },
+}).ParseFS(templateFS, "templates/*.html"))
+
+// BootstrapToken returns a one-time token for creating the first admin
+// account, or "" when accounts exist already. Each call makes a new token
+// (and voids older ones), so `serve` prints a fresh link at every start
+// until the first admin exists.
+func (s *Server) BootstrapToken(ctx context.Context) (string, error) {
+	n, err := s.db.CountOfficials(ctx)
+	if err != nil || n > 0 {
+		return "", err
+	}
+	tok := randomString(32, longCodeAlphabet)
+	sum := sha256.Sum256([]byte(tok))
+	if err := s.db.SetSetting(ctx, bootstrapSetting, hex.EncodeToString(sum[:])); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// portalPage is what every template gets.
+type portalPage struct {
+	Title   string
+	Me      *store.Official
+	CSRF    string
+	Error   string
+	Notice  string
+	Data    any
+	Nav     bool
+	IsAdmin bool
+	CanCode bool
+}
+
+type portalRequest struct {
+	me      store.Official
+	session store.Session
+}
+
+func (s *Server) portalRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /portal/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/portal/stats", http.StatusSeeOther)
+	})
+	mux.HandleFunc("GET /portal/login", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "login.html", portalPage{Title: "Sign in"})
+	})
+	mux.HandleFunc("POST /portal/login", s.login)
+	mux.HandleFunc("GET /portal/bootstrap", func(w http.ResponseWriter, r *http.Request) {
+		s.render(w, r, http.StatusOK, "bootstrap.html", portalPage{Title: "Create the first administrator", Data: r.URL.Query().Get("token")})
+	})
+	mux.HandleFunc("POST /portal/bootstrap", s.bootstrap)
+	mux.Handle("POST /portal/logout", s.authed(RoleViewer, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+		s.db.DeleteSession(r.Context(), pr.session.TokenHash)
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		s.audit(r.Context(), pr.me.Email, "logout", "")
+		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+	}))
+	mux.Handle("GET /portal/stats", s.authed(RoleViewer, s.statsPage))
+	mux.Handle("GET /portal/codes", s.authed(RoleOfficial, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+		s.codesPage(w, r, pr, http.StatusOK, "", "")
+	}))
+	mux.Handle("POST /portal/codes", s.authed(RoleOfficial, s.issueCodeForm))
+	mux.Handle("POST /portal/codes/{id}/revoke", s.authed(RoleOfficial, s.revokeCodeForm))
+	mux.Handle("GET /portal/officials", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+		s.officialsPage(w, r, pr, http.StatusOK, "", "")
+	}))
+	mux.Handle("POST /portal/officials", s.authed(RoleAdmin, s.createOfficialForm))
+	mux.Handle("POST /portal/officials/{id}/disable", s.authed(RoleAdmin, s.disableOfficialForm))
+	mux.Handle("GET /portal/audit", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+		entries, err := s.db.Audit(r.Context(), 200)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "audit.html", s.page(pr, "Audit log", entries))
+	}))
+}
+
+func (s *Server) page(pr *portalRequest, title string, data any) portalPage {
+	return portalPage{Title: title, Me: &pr.me, CSRF: pr.session.CSRF, Data: data, Nav: true,
+		IsAdmin: pr.me.Role == RoleAdmin, CanCode: roleRank(pr.me.Role) >= roleRank(RoleOfficial)}
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p portalPage) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+		s.log.ErrorContext(r.Context(), "portal template", "name", name, "err", err)
+	}
+}
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "portal", "path", r.URL.Path, "err", err)
+	http.Error(w, "internal error", http.StatusInternalServerError)
+}
+
+func (s *Server) audit(ctx context.Context, actor, action, detail string) {
+	if err := s.db.AddAudit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: detail}); err != nil {
+		s.log.ErrorContext(ctx, "audit", "err", err)
+	}
+}
+
+func roleRank(role string) int {
+	return map[string]int{RoleViewer: 1, RoleOfficial: 2, RoleAdmin: 3}[role]
+}
+
+func hashToken(tok string) []byte {
+	sum := sha256.Sum256([]byte(tok))
+	return sum[:]
+}
+
+// authed checks the session, the role and, on POST, the CSRF token.
+func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Request, *portalRequest)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return
+		}
+		sess, err := s.db.SessionByHash(r.Context(), hashToken(c.Value), s.now())
+		if errors.Is(err, store.ErrNotFound) {
+			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		me, err := s.db.OfficialByID(r.Context(), sess.OfficialID)
+		if err != nil || me.Disabled {
+			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return
+		}
+		if roleRank(me.Role) < roleRank(minRole) {
+			http.Error(w, "your role may not do this", http.StatusForbidden)
+			return
+		}
+		if r.Method == http.MethodPost {
+			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 || !sameOrigin(r) {
+				http.Error(w, "invalid form token: reload the page and try again", http.StatusForbidden)
+				return
+			}
+		}
+		h(w, r, &portalRequest{me: me, session: sess})
+	})
+}
+
+// sameOrigin rejects cross-site form posts that carry an Origin header.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return o == ""
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(o, "https://"), "http://")
+	return host == r.Host
+}
+
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	password := r.PostFormValue("password")
+	since := s.now().Add(-loginWindow)
+	byEmail, err1 := s.db.LoginFailures(ctx, "email:"+email, since)
+	byAddr, err2 := s.db.LoginFailures(ctx, "addr:"+clientAddr(r), since)
+	if err := errors.Join(err1, err2); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if byEmail >= maxLoginPerEmail || byAddr >= maxLoginPerAddr {
+		s.audit(ctx, email, "login_throttled", "")
+		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
+		return
+	}
+	o, err := s.db.OfficialByEmail(ctx, email)
+	if err == nil && !o.Disabled && bcrypt.CompareHashAndPassword([]byte(o.PasswordHash), []byte(password)) == nil {
+		tok := make([]byte, 32)
+		rand.Read(tok)
+		cookie := base64.RawURLEncoding.EncodeToString(tok)
+		csrf := make([]byte, 32)
+		rand.Read(csrf)
+		if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(cookie), OfficialID: o.ID, CSRF: base64.RawURLEncoding.EncodeToString(csrf), ExpiresAt: s.now().Add(sessionTTL)}); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
+			HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+		s.audit(ctx, o.Email, "login", "")
+		target := "/portal/stats"
+		if roleRank(o.Role) >= roleRank(RoleOfficial) {
+			target = "/portal/codes"
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return
+	}
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	s.db.RecordLoginFailure(ctx, "email:"+email, s.now())
+	s.db.RecordLoginFailure(ctx, "addr:"+clientAddr(r), s.now())
+	s.audit(ctx, email, "login_failed", "")
+	s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
+}
+
+func checkNewAccount(email, name, password string) (string, error) {
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email {
+		return "", fmt.Errorf("%q is not an email address", email)
+	}
+	if strings.TrimSpace(name) == "" {
+		return "", errors.New("the name is required")
+	}
+	if len(password) < minPasswordLength {
+		return "", fmt.Errorf("the password must have at least %d characters", minPasswordLength)
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	return string(h), err
+}
+
+func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	tok := r.PostFormValue("token")
+	want, err := s.db.Setting(ctx, bootstrapSetting)
+	sum := sha256.Sum256([]byte(tok))
+	if err != nil || tok == "" || subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) != 1 {
+		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: "This bootstrap link is not valid (it changes at every server start, and works only until the first administrator exists)."})
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	hash, err := checkNewAccount(email, r.PostFormValue("name"), r.PostFormValue("password"))
+	if err != nil {
+		s.render(w, r, http.StatusBadRequest, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: err.Error(), Data: tok})
+		return
+	}
+	_, err = s.db.CreateFirstAdmin(ctx, store.Official{Email: email, Name: r.PostFormValue("name"), Role: RoleAdmin, PasswordHash: hash, CreatedAt: s.now()})
+	if errors.Is(err, store.ErrNotFound) {
+		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: "An administrator exists already: sign in instead."})
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.db.SetSetting(ctx, bootstrapSetting, "used")
+	s.audit(ctx, email, "bootstrap_admin", "first administrator created")
+	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+}
+
+type statsRow struct {
+	Day    int64
+	Values map[string]int64
+}
+
+type statsData struct {
+	Rows      []statsRow
+	Columns   []string
+	PublicKey string
+}
+
+func (s *Server) statsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	today := unixDay(s.now())
+	st, err := s.db.Stats(r.Context(), today-13)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := statsData{Columns: []string{"codes_issued", "codes_used", "codes_revoked", "publishes", "keys_published", "keys_revoked", "exports"}, PublicKey: string(s.exportPEM)}
+	for day := today; day > today-14; day-- {
+		d.Rows = append(d.Rows, statsRow{Day: day, Values: st[day]})
+	}
+	s.render(w, r, http.StatusOK, "stats.html", s.page(pr, "Statistics", d))
+}
+
+type codesData struct {
+	Issued *IssuedCode
+	Codes  []store.Code
+	Today  string
+	Now    time.Time
+}
+
+func (s *Server) codesPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg string, notice string, issued ...*IssuedCode) {
+	codes, err := s.db.RecentCodes(r.Context(), 50)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	d := codesData{Codes: codes, Today: s.now().UTC().Format(time.DateOnly), Now: s.now()}
+	if len(issued) > 0 {
+		d.Issued = issued[0]
+	}
+	p := s.page(pr, "Verification codes", d)
+	p.Error, p.Notice = errMsg, notice
+	s.render(w, r, status, "codes.html", p)
+}
+
+func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	rt, err := export.ParseReportType(r.PostFormValue("report_type"))
+	if err != nil {
+		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	date, err := time.Parse(time.DateOnly, r.PostFormValue("date"))
+	if err != nil {
+		s.codesPage(w, r, pr, http.StatusBadRequest, "Enter the date as YYYY-MM-DD.", "")
+		return
+	}
+	c, err := s.IssueCode(r.Context(), IssueRequest{ReportType: rt, TestDate: date, Long: r.PostFormValue("long") == "on", IssuedBy: pr.me.Email})
+	if err != nil {
+		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	s.audit(r.Context(), pr.me.Email, "issue_code", fmt.Sprintf("code #%d, %s", c.ID, rt))
+	s.codesPage(w, r, pr, http.StatusOK, "", "", c)
+}
+
+func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	n, err := s.RevokeCode(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		s.codesPage(w, r, pr, http.StatusNotFound, fmt.Sprintf("Code #%d does not exist or is revoked already.", id), "")
+		return
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r.Context(), pr.me.Email, "revoke_code", fmt.Sprintf("code #%d, %d keys", id, n))
+	s.codesPage(w, r, pr, http.StatusOK, "", fmt.Sprintf("Code #%d revoked; %d published keys will be withdrawn in the next export.", id, n))
+}
+
+func (s *Server) officialsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg, notice string) {
+	list, err := s.db.Officials(r.Context())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	p := s.page(pr, "Officials", list)
+	p.Error, p.Notice = errMsg, notice
+	s.render(w, r, status, "officials.html", p)
+}
+
+func (s *Server) createOfficialForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
+	role := r.PostFormValue("role")
+	if !slices.Contains([]string{RoleAdmin, RoleOfficial, RoleViewer}, role) {
+		s.officialsPage(w, r, pr, http.StatusBadRequest, "Choose a role.", "")
+		return
+	}
+	hash, err := checkNewAccount(email, r.PostFormValue("name"), r.PostFormValue("password"))
+	if err != nil {
+		s.officialsPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if _, err := s.db.CreateOfficial(r.Context(), store.Official{Email: email, Name: r.PostFormValue("name"), Role: role, PasswordHash: hash, CreatedAt: s.now()}); err != nil {
+		s.officialsPage(w, r, pr, http.StatusConflict, "An account with this email exists already.", "")
+		return
+	}
+	s.audit(r.Context(), pr.me.Email, "create_official", email+" as "+role)
+	s.officialsPage(w, r, pr, http.StatusOK, "", "Account "+email+" created.")
+}
+
+func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id == pr.me.ID {
+		s.officialsPage(w, r, pr, http.StatusBadRequest, "You cannot disable your own account.", "")
+		return
+	}
+	o, err := s.db.OfficialByID(r.Context(), id)
+	if err != nil {
+		http.NotFound(w, r)
+		return
+	}
+	if err := s.db.SetOfficialDisabled(r.Context(), id, true); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	s.audit(r.Context(), pr.me.Email, "disable_official", o.Email)
+	s.officialsPage(w, r, pr, http.StatusOK, "", "Account "+o.Email+" disabled.")
+}

@@ -1,0 +1,152 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/server"
+)
+
+// browser is a cookie-keeping HTTP client that reads forms' CSRF tokens.
+type browser struct {
+	t    *testing.T
+	c    *http.Client
+	base string
+	csrf string
+}
+
+func newBrowser(t *testing.T, base string) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, base: base, c: &http.Client{Jar: jar}}
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func (b *browser) do(method, path string, form url.Values) (int, string) {
+	b.t.Helper()
+	var body io.Reader
+	if form != nil {
+		if b.csrf != "" && form.Get("csrf") == "" {
+			form.Set("csrf", b.csrf)
+		}
+		body = strings.NewReader(form.Encode())
+	}
+	req, _ := http.NewRequest(method, b.base+path, body)
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if m := csrfRe.FindStringSubmatch(string(raw)); m != nil {
+		b.csrf = m[1]
+	}
+	return resp.StatusCode, string(raw)
+}
+
+func TestPortal(t *testing.T) {
+	for _, be := range dbtest.Backends(t) {
+		t.Run(be.Name, func(t *testing.T) {
+			e := newEnv(t, be.URL, server.Config{})
+			ctx := context.Background()
+			tok, err := e.srv.BootstrapToken(ctx)
+			if err != nil || len(tok) != 32 {
+				t.Fatalf("bootstrap token %q, %v", tok, err)
+			}
+			admin := newBrowser(t, e.http.URL)
+			if st, body := admin.do("GET", "/portal/codes", nil); st != 200 || !strings.Contains(body, "Sign in") {
+				t.Fatalf("unauthenticated: %d", st)
+			}
+			if st, _ := admin.do("POST", "/portal/bootstrap", url.Values{"token": {"wrong"}, "email": {"a@moh.gov.vn"}, "name": {"A"}, "password": {"correct horse battery"}}); st != 403 {
+				t.Fatalf("wrong bootstrap token: %d", st)
+			}
+			if st, body := admin.do("POST", "/portal/bootstrap", url.Values{"token": {tok}, "email": {"a@moh.gov.vn"}, "name": {"A"}, "password": {"short"}}); st != 400 || !strings.Contains(body, "at least 12") {
+				t.Fatalf("short password: %d", st)
+			}
+			if st, _ := admin.do("POST", "/portal/bootstrap", url.Values{"token": {tok}, "email": {"a@moh.gov.vn"}, "name": {"Admin"}, "password": {"correct horse battery"}}); st != 200 {
+				t.Fatalf("bootstrap: %d", st)
+			}
+			if st, _ := newBrowser(t, e.http.URL).do("POST", "/portal/bootstrap", url.Values{"token": {tok}, "email": {"b@x.vn"}, "name": {"B"}, "password": {"correct horse battery"}}); st != 403 {
+				t.Fatalf("second bootstrap: %d", st)
+			}
+			if tok2, _ := e.srv.BootstrapToken(ctx); tok2 != "" {
+				t.Fatal("bootstrap token offered while an admin exists")
+			}
+			if st, body := admin.do("POST", "/portal/login", url.Values{"email": {"a@moh.gov.vn"}, "password": {"correct horse battery"}}); st != 200 || !strings.Contains(body, "Issue a code") {
+				t.Fatalf("login: %d", st)
+			}
+			// Add an official and a viewer.
+			for _, acct := range []struct{ email, role string }{{"o@moh.gov.vn", "official"}, {"v@moh.gov.vn", "viewer"}} {
+				admin.do("GET", "/portal/officials", nil)
+				if st, body := admin.do("POST", "/portal/officials", url.Values{"email": {acct.email}, "name": {"X"}, "role": {acct.role}, "password": {"another long password"}}); st != 200 || !strings.Contains(body, "created") {
+					t.Fatalf("create %s: %d", acct.email, st)
+				}
+			}
+			// CSRF: a post without the session's token is refused.
+			if st, _ := admin.do("POST", "/portal/codes", url.Values{"csrf": {"forged"}, "report_type": {"CONFIRMED_TEST"}, "date": {"2026-11-19"}}); st != 403 {
+				t.Fatalf("forged CSRF: %d", st)
+			}
+
+			official := newBrowser(t, e.http.URL)
+			official.do("POST", "/portal/login", url.Values{"email": {"o@moh.gov.vn"}, "password": {"another long password"}})
+			st, body := official.do("POST", "/portal/codes", url.Values{"report_type": {"RECURSIVE"}, "date": {"2026-11-18"}})
+			m := regexp.MustCompile(`id="issued-code">(\d{8})<`).FindStringSubmatch(body)
+			if st != 200 || m == nil {
+				t.Fatalf("issue code: %d", st)
+			}
+			if st, _ := official.do("GET", "/portal/officials", nil); st != 403 {
+				t.Fatalf("official opened the officials page: %d", st)
+			}
+			// The code works in the app API.
+			var vr struct {
+				ReportType string `json:"report_type"`
+			}
+			if st, raw := e.post(t, "/api/v1/verify", map[string]string{"code": m[1]}, &vr); st != 200 || vr.ReportType != "RECURSIVE" {
+				t.Fatalf("verify the portal's code: %d %s", st, raw)
+			}
+
+			viewer := newBrowser(t, e.http.URL)
+			viewer.do("POST", "/portal/login", url.Values{"email": {"v@moh.gov.vn"}, "password": {"another long password"}})
+			if st, body := viewer.do("GET", "/portal/stats", nil); st != 200 || !strings.Contains(body, "BEGIN PUBLIC KEY") {
+				t.Fatalf("viewer stats: %d", st)
+			}
+			if st, _ := viewer.do("POST", "/portal/codes", url.Values{"report_type": {"CONFIRMED_TEST"}, "date": {"2026-11-19"}}); st != 403 {
+				t.Fatalf("viewer issued a code: %d", st)
+			}
+
+			// Login rate limit: after 5 failures even the right password waits.
+			mallory := newBrowser(t, e.http.URL)
+			for i := 0; i < 5; i++ {
+				if st, _ := mallory.do("POST", "/portal/login", url.Values{"email": {"o@moh.gov.vn"}, "password": {"guess"}}); st != 401 {
+					t.Fatalf("failure %d: %d", i, st)
+				}
+			}
+			if st, _ := mallory.do("POST", "/portal/login", url.Values{"email": {"o@moh.gov.vn"}, "password": {"another long password"}}); st != 429 {
+				t.Fatalf("after 5 failures: %d", st)
+			}
+
+			// The audit log saw it all, without any patient data.
+			st, body = admin.do("GET", "/portal/audit", nil)
+			for _, want := range []string{"bootstrap_admin", "create_official", "issue_code", "login_failed", "login_throttled"} {
+				if st != 200 || !strings.Contains(body, want) {
+					t.Errorf("audit log lacks %s", want)
+				}
+			}
+			// Sign out ends the session.
+			admin.do("POST", "/portal/logout", url.Values{})
+			if _, body := admin.do("GET", "/portal/audit", nil); !strings.Contains(body, "Sign in") {
+				t.Fatal("still signed in after sign-out")
+			}
+		})
+	}
+}
