@@ -1,0 +1,117 @@
+package server_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/server"
+)
+
+// chromium finds the browser scripts/test installs (Debian's chromium).
+func chromium(t *testing.T) string {
+	for _, p := range []string{os.Getenv("BLUEZONE_CHROMIUM"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := exec.LookPath(p); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("Chromium is required in CI (scripts/test installs Debian's chromium)")
+	}
+	t.Skip("Chromium not installed: run scripts/test, which installs it")
+	return ""
+}
+
+// TestPortalInABrowser walks a new health authority through the portal in
+// headless Chromium: first administrator, sign-in, a code, the statistics.
+func TestPortalInABrowser(t *testing.T) {
+	exe := chromium(t)
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	tok, err := e.srv.BootstrapToken(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// chromedp wants no deadline on the browser's first context: a timer
+	// stops a hung browser instead.
+	stop := time.AfterFunc(60*time.Second, cancel)
+	defer stop.Stop()
+
+	started := false
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx := ctx
+		if started { // only after the browser runs may a step have a deadline
+			var c context.CancelFunc
+			sctx, c = context.WithTimeout(ctx, 15*time.Second)
+			defer c()
+		}
+		started = true
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
+			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return v
+	}
+	step("create the first administrator",
+		chromedp.Navigate(e.http.URL+"/portal/bootstrap?token="+tok),
+		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
+		chromedp.SendKeys(`input[name=name]`, "First Admin"),
+		chromedp.SendKeys(`input[name=password]`, "a long enough password"),
+		chromedp.Click(`#create`),
+		chromedp.WaitVisible(`#signin`))
+	step("sign in",
+		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
+		chromedp.SendKeys(`input[name=password]`, "a long enough password"),
+		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#issue`))
+	step("issue a code",
+		chromedp.SetValue(`#report_type`, "CONFIRMED_CLINICAL_DIAGNOSIS"),
+		chromedp.Click(`#issue`),
+		chromedp.WaitVisible(`#issued-code`))
+	code := text(`#issued-code`)
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	step("open the statistics", chromedp.Navigate(e.http.URL+"/portal/stats"), chromedp.WaitVisible(`#public-key`))
+	key := text(`#public-key`)
+	if !regexp.MustCompile(`^\d{8}$`).MatchString(strings.TrimSpace(code)) {
+		t.Fatalf("issued code %q", code)
+	}
+	if !strings.Contains(key, "BEGIN PUBLIC KEY") {
+		t.Fatalf("public key on the stats page: %q", key)
+	}
+	if len(shot) < 1000 {
+		t.Fatal("no screenshot")
+	}
+	if dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR"); dir != "" { // for a person to look at (quality 100 makes a PNG)
+		os.WriteFile(filepath.Join(dir, "portal-codes.png"), shot, 0o644)
+	}
+}
