@@ -176,6 +176,32 @@ func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
 	return s.blobs.Put(ctx, api.IndexName, []byte(b.String()))
 }
 
+// statsEvery is how often counted statistics reach the database.
+const statsEvery = 10 * time.Second
+
+// RunBackground runs the export worker every interval and flushes the
+// statistics every 10 seconds until ctx ends, then flushes them once more.
+func (s *Server) RunBackground(ctx context.Context, exportEvery time.Duration) {
+	done := make(chan struct{})
+	go func() { defer close(done); s.RunExportWorker(ctx, exportEvery) }()
+	t := time.NewTicker(statsEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.FlushStats(ctx); err != nil {
+				s.log.ErrorContext(ctx, "statistics", "err", err)
+			}
+		case <-ctx.Done():
+			<-done
+			if err := s.FlushStats(context.WithoutCancel(ctx)); err != nil {
+				s.log.Error("statistics", "err", err)
+			}
+			return
+		}
+	}
+}
+
 // RunExportWorker runs ExportOnce every interval until ctx ends.
 func (s *Server) RunExportWorker(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)

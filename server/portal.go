@@ -321,6 +321,9 @@ type statsData struct {
 }
 
 func (s *Server) statsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	if err := s.FlushStats(r.Context()); err != nil {
+		s.log.ErrorContext(r.Context(), "statistics", "err", err)
+	}
 	today := unixDay(s.now())
 	st, err := s.db.Stats(r.Context(), today-13)
 	if err != nil {

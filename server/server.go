@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
@@ -139,6 +140,17 @@ type Server struct {
 	tokenKey   *ecdsa.PrivateKey
 	codeSecret []byte
 	metrics    *metrics
+
+	// Daily statistics are counted in memory and added to the database by
+	// FlushStats: a shared counter row updated by every upload would make
+	// all uploads of a country wait for each other.
+	statsMu sync.Mutex
+	stats   map[statKey]int64
+}
+
+type statKey struct {
+	day  int64
+	name string
 }
 
 // New prepares a replica. On first start it generates the export signing
@@ -203,8 +215,33 @@ func (s *Server) SetClock(now func() time.Time) { s.now = now }
 
 func unixDay(t time.Time) int64 { return t.Unix() / 86400 }
 
-func (s *Server) stat(ctx context.Context, name string, delta int64) {
-	if err := s.db.AddStat(ctx, unixDay(s.now()), name, delta); err != nil {
-		s.log.WarnContext(ctx, "statistics", "name", name, "err", err)
+func (s *Server) stat(_ context.Context, name string, delta int64) {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	if s.stats == nil {
+		s.stats = map[statKey]int64{}
 	}
+	s.stats[statKey{unixDay(s.now()), name}] += delta
+}
+
+// FlushStats adds the counts gathered in memory to the database. Counts that
+// fail to be written are kept for the next flush.
+func (s *Server) FlushStats(ctx context.Context) error {
+	s.statsMu.Lock()
+	pending := s.stats
+	s.stats = nil
+	s.statsMu.Unlock()
+	var errs []error
+	for k, v := range pending {
+		if err := s.db.AddStat(ctx, k.day, k.name, v); err != nil {
+			errs = append(errs, err)
+			s.statsMu.Lock()
+			if s.stats == nil {
+				s.stats = map[statKey]int64{}
+			}
+			s.stats[k] += v
+			s.statsMu.Unlock()
+		}
+	}
+	return errors.Join(errs...)
 }

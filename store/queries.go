@@ -155,31 +155,30 @@ func (db *DB) RevokeCode(ctx context.Context, id int64, now, exportAt time.Time)
 	return n, err
 }
 
-// InsertKeys stores keys; keys already stored are skipped. It returns how
-// many were new.
+// InsertKeys stores keys in one statement; keys already stored are
+// skipped. It returns how many were new.
 func (db *DB) InsertKeys(ctx context.Context, keys []Key) (int, error) {
-	inserted := 0
-	err := db.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO keys (key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (key_data) DO NOTHING`)
-		if err != nil {
-			return err
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO keys (key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at) VALUES `)
+	args := make([]any, 0, 7*len(keys))
+	for i, k := range keys {
+		if i > 0 {
+			q.WriteString(", ")
 		}
-		defer stmt.Close()
-		for _, k := range keys {
-			res, err := stmt.ExecContext(ctx, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, k.CodeID, k.ExportAt.Unix())
-			if err != nil {
-				return err
-			}
-			n, _ := res.RowsAffected()
-			inserted += int(n)
-		}
-		return nil
-	})
+		n := len(args)
+		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
+		args = append(args, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, k.CodeID, k.ExportAt.Unix())
+	}
+	q.WriteString(` ON CONFLICT (key_data) DO NOTHING`)
+	res, err := db.sql.ExecContext(ctx, q.String(), args...)
 	if err != nil {
 		return 0, fmt.Errorf("store: insert keys: %w", err)
 	}
-	return inserted, nil
+	n, err := res.RowsAffected()
+	return int(n), err
 }
 
 // BatchKeys returns what the batch (start, end] carries: the keys whose

@@ -56,6 +56,9 @@ func codesIssueCommand() *command {
 				if err != nil {
 					return err
 				}
+				if err := s.FlushStats(ctx); err != nil {
+					return err
+				}
 				_, err = fmt.Fprintf(st.out, "%s %d %s\n", c.Code, c.ID, c.ExpiresAt.Format(time.RFC3339))
 				return err
 			}
@@ -86,6 +89,9 @@ func codesRevokeCommand() *command {
 				n, err := s.RevokeCode(ctx, id)
 				if err != nil {
 					return fmt.Errorf("codes revoke %d: %w", id, err)
+				}
+				if err := s.FlushStats(ctx); err != nil {
+					return err
 				}
 				_, err = fmt.Fprintf(st.out, "revoked code %d and %d published keys\n", id, n)
 				return err

@@ -98,7 +98,13 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Chaff goes through the real endpoints and leaves nothing behind.
+	if err := srv.FlushStats(ctx); err != nil {
+		t.Fatal(err)
+	}
 	before, _ := db.Stats(ctx, 0)
+	if before[time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).Unix()/86400]["keys_published"] != 1 {
+		t.Fatalf("statistics before chaff: %v", before)
+	}
 	e, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -106,6 +112,7 @@ func TestEndToEnd(t *testing.T) {
 	if err := e.SendChaff(ctx, &phone.Client{BaseURL: hs.URL}); err != nil {
 		t.Fatalf("chaff: %v", err)
 	}
+	srv.FlushStats(ctx)
 	if after, _ := db.Stats(ctx, 0); fmt.Sprint(after) != fmt.Sprint(before) {
 		t.Fatalf("chaff changed statistics: %v → %v", before, after)
 	}

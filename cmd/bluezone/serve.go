@@ -129,7 +129,7 @@ func serveCommand() *command {
 					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    http://%s/portal/bootstrap?token=%s\n", ln.Addr(), tok)
 				}
 				workerDone := make(chan struct{})
-				go func() { defer close(workerDone); s.RunExportWorker(ctx, *exportEvery) }()
+				go func() { defer close(workerDone); s.RunBackground(ctx, *exportEvery) }()
 				serveErr := make(chan error, 1)
 				go func() { serveErr <- hs.Serve(ln) }()
 				select {
