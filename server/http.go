@@ -161,15 +161,13 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "storage error", http.StatusInternalServerError)
 		return
 	}
-	switch {
-	case name == api.IndexName:
-		w.Header().Set("Cache-Control", "public, max-age=300")
+	w.Header().Set("Cache-Control", blob.CacheControl(name))
+	switch path.Ext(name) {
+	case ".txt":
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	case name == api.PublicKeyName:
-		w.Header().Set("Cache-Control", "public, max-age=3600")
+	case ".pem":
 		w.Header().Set("Content-Type", "application/x-pem-file")
-	default: // batch files never change once listed
-		w.Header().Set("Cache-Control", "public, max-age=86400, immutable")
+	case ".zip":
 		w.Header().Set("Content-Type", "application/zip")
 	}
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(data))

@@ -24,6 +24,7 @@ type serverFlags struct {
 	dataDir, databaseURL, exportsDir, region *string
 	exportPeriod                             *time.Duration
 	minBatchKeys                             *int
+	s3                                       blob.S3Config
 }
 
 func envOr(name, def string) string {
@@ -48,7 +49,7 @@ func envInt(name string, def int) int {
 }
 
 func addServerFlags(fs *flag.FlagSet) *serverFlags {
-	return &serverFlags{
+	sf := &serverFlags{
 		dataDir:      fs.String("data-dir", envOr("BLUEZONE_DATA_DIR", "data"), "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
 		databaseURL:  fs.String("database-url", envOr("BLUEZONE_DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
 		exportsDir:   fs.String("exports-dir", envOr("BLUEZONE_EXPORTS_DIR", ""), "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
@@ -56,6 +57,12 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 		exportPeriod: fs.Duration("export-period", envDuration("BLUEZONE_EXPORT_PERIOD", time.Hour), "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
 		minBatchKeys: fs.Int("min-batch-keys", envInt("BLUEZONE_MIN_BATCH_KEYS", 1000), "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
 	}
+	fs.StringVar(&sf.s3.Bucket, "s3-bucket", envOr("BLUEZONE_S3_BUCKET", ""), "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
+	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", envOr("BLUEZONE_S3_ENDPOINT", "s3.amazonaws.com"), "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
+	fs.StringVar(&sf.s3.Prefix, "s3-prefix", envOr("BLUEZONE_S3_PREFIX", ""), "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
+	fs.StringVar(&sf.s3.Region, "s3-region", envOr("BLUEZONE_S3_REGION", ""), "S3 region [$BLUEZONE_S3_REGION]")
+	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", envOr("BLUEZONE_S3_INSECURE", "") == "true", "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
+	return sf
 }
 
 // open opens the database and blob store and builds a server replica.
@@ -76,7 +83,12 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	if err != nil {
 		return nil, nil, err
 	}
-	blobs, err := blob.NewDir(exportsDir)
+	var blobs server.Blobs
+	if f.s3.Bucket != "" {
+		blobs, err = blob.NewS3(ctx, f.s3)
+	} else {
+		blobs, err = blob.NewDir(exportsDir)
+	}
 	if err != nil {
 		db.Close()
 		return nil, nil, err
