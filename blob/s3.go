@@ -72,23 +72,27 @@ func CacheControl(name string) string {
 	}
 }
 
+// ContentType is the media type of an export object, by its extension.
+func ContentType(name string) string {
+	switch path.Ext(name) {
+	case ".zip":
+		return "application/zip"
+	case ".txt":
+		return "text/plain; charset=utf-8"
+	case ".pem":
+		return "application/x-pem-file"
+	}
+	return "application/octet-stream"
+}
+
 // Put writes an object with its cache headers.
 func (s *S3) Put(ctx context.Context, name string, data []byte) error {
 	key, err := s.key(name)
 	if err != nil {
 		return err
 	}
-	ct := "application/octet-stream"
-	switch path.Ext(name) {
-	case ".zip":
-		ct = "application/zip"
-	case ".txt":
-		ct = "text/plain; charset=utf-8"
-	case ".pem":
-		ct = "application/x-pem-file"
-	}
 	_, err = s.c.PutObject(ctx, s.bucket, key, bytes.NewReader(data), int64(len(data)),
-		minio.PutObjectOptions{ContentType: ct, CacheControl: CacheControl(name)})
+		minio.PutObjectOptions{ContentType: ContentType(name), CacheControl: CacheControl(name)})
 	if err != nil {
 		return fmt.Errorf("blob: s3 put %s: %w", key, err)
 	}

@@ -162,14 +162,7 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", blob.CacheControl(name))
-	switch path.Ext(name) {
-	case ".txt":
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	case ".pem":
-		w.Header().Set("Content-Type", "application/x-pem-file")
-	case ".zip":
-		w.Header().Set("Content-Type", "application/zip")
-	}
+	w.Header().Set("Content-Type", blob.ContentType(name))
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(data))
 }
 

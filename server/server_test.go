@@ -55,9 +55,16 @@ func newEnv(t *testing.T, url string, cfg server.Config) *env {
 	}
 	c := &clock{t: time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)}
 	s.SetClock(c.now)
+	e := newEnvFor(t, s)
+	e.clock, e.db = c, db
+	return e
+}
+
+// newEnvFor serves an existing server on loopback.
+func newEnvFor(t *testing.T, s *server.Server) *env {
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
-	return &env{srv: s, http: hs, clock: c, db: db}
+	return &env{srv: s, http: hs}
 }
 
 func (e *env) post(t *testing.T, path string, body any, out any) (int, []byte) {
@@ -142,6 +149,12 @@ func TestPublishAndExportEndToEnd(t *testing.T) {
 			}
 			if len(body) != 1024 {
 				t.Errorf("publish response is %d bytes, want padding to 1024", len(body))
+			}
+			if _, m := e.get(t, "/metrics"); !strings.Contains(string(m), "bluezone_publishes_total 1\n") || !strings.Contains(string(m), "bluezone_keys_published_total 14\n") {
+				t.Errorf("metrics lack the publish:\n%s", m)
+			}
+			if resp, body := e.get(t, "/healthz"); resp.StatusCode != 200 || string(body) != "ok\n" {
+				t.Errorf("healthz: %d %q", resp.StatusCode, body)
 			}
 			// The code is spent.
 			if st, raw := e.post(t, api.PathVerify, api.VerifyRequest{Code: code.Code}, nil); st != 400 || !strings.Contains(string(raw), "code_invalid") {
