@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bluezone-vn/bluezone/internal/atomicfile"
 	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/risk"
 )
@@ -186,24 +187,7 @@ func (e *Engine) saveState() error {
 	if err != nil {
 		return fmt.Errorf("phone: encode state: %w", err)
 	}
-	p := filepath.Join(e.dir, stateFile)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("phone: save state: %w", err)
-	}
-	if _, err := f.Write(e.seal.seal(plain, []byte(stateFile))); err != nil {
-		f.Close()
-		return fmt.Errorf("phone: save state: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("phone: save state: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("phone: save state: %w", err)
-	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(e.dir, stateFile), e.seal.seal(plain, []byte(stateFile)), 0o600); err != nil {
 		return fmt.Errorf("phone: save state: %w", err)
 	}
 	return nil

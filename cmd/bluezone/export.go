@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
+	"github.com/bluezone-vn/bluezone/internal/atomicfile"
 	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
 )
@@ -187,7 +187,7 @@ func exportSignCommand() *command {
 				if err := export.Write(&buf, f, signer); err != nil {
 					return err
 				}
-				if err := writeFileAtomic(*outPath, buf.Bytes(), 0o644); err != nil {
+				if err := atomicfile.WriteFile(*outPath, buf.Bytes(), 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(st.err, "wrote %s: %d keys, %d revised, %d bytes\n", *outPath, len(f.Keys), len(f.Revised), buf.Len())
@@ -264,29 +264,4 @@ func writeNewFile(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return f.Close()
-}
-
-// writeFileAtomic replaces path with data so that readers see the old or the
-// new file, never half of one, even after a crash.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), perm); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
