@@ -5,9 +5,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -56,28 +60,59 @@ func TestEndToEnd(t *testing.T) {
 	must("phone", "create", "--dir", a)
 	must("phone", "create", "--dir", b)
 	meet := time.Date(2026, 11, 19, 9, 0, 0, 0, time.UTC)
+	// Phone a was on for the 14 days up to now: one key per day.
+	for d := 12; d >= 1; d-- {
+		must("phone", "advertise-now", "--dir", a, "--at", fmt.Sprint(meet.AddDate(0, 0, -d).Unix()))
+	}
 	for i := 0; i < 10; i++ {
 		at := fmt.Sprint(meet.Add(time.Duration(i) * 2 * time.Minute).Unix())
 		payload := strings.Fields(must("phone", "advertise-now", "--dir", a, "--at", at))[0]
 		must("phone", "hear", "--dir", b, payload, "-66", at)
 	}
 
-	code, err := srv.IssueCode(ctx, server.IssueRequest{ReportType: 1, TestDate: meet, IssuedBy: "official"})
+	must("phone", "advertise-now", "--dir", a, "--at", "2026-11-20T10:00:00Z")
+
+	// A health official signs in to the portal and issues a code.
+	tok, err := srv.BootstrapToken(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--code", code.Code, "--at", "2026-11-20T10:07:00Z")
-	if !strings.Contains(out, "keys stored: 1\n") { // the key of the meeting day, the only one it made
+	jar, _ := cookiejar.New(nil)
+	official := &http.Client{Jar: jar}
+	form := func(path string, v url.Values) string {
+		t.Helper()
+		resp, err := official.PostForm(hs.URL+path, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	form("/portal/bootstrap", url.Values{"token": {tok}, "email": {"doctor@moh.gov.vn"}, "name": {"Doctor"}, "password": {"a long enough password"}})
+	page := form("/portal/login", url.Values{"email": {"doctor@moh.gov.vn"}, "password": {"a long enough password"}})
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	page = form("/portal/codes", url.Values{"csrf": {csrf}, "report_type": {"CONFIRMED_TEST"}, "date": {meet.AddDate(0, 0, -10).Format(time.DateOnly)}})
+	code := regexp.MustCompile(`id="issued-code">(\d{8})<`).FindStringSubmatch(page)[1]
+
+	// The case consents and publishes its keys with the code: 14 keys.
+	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--code", code, "--at", "2026-11-20T10:07:00Z")
+	if !strings.Contains(out, "keys sent: 14\n") || !strings.Contains(out, "keys stored: 14\n") {
 		t.Fatalf("upload:\n%s", out)
 	}
-	if _, stderr, code := run(t, "", "phone", "upload", "--dir", a, "--server", hs.URL, "--code", code.Code); code != 1 || !strings.Contains(stderr, "code_invalid") {
-		t.Fatalf("reusing a code: exit %d: %s", code, stderr)
+	published := strings.Fields(must("phone", "keys", "--dir", a, "--at", "2026-11-20T10:07:00Z"))
+	if _, stderr, exit := run(t, "", "phone", "upload", "--dir", a, "--server", hs.URL, "--code", code); exit != 1 || !strings.Contains(stderr, "code_invalid") {
+		t.Fatalf("reusing a code: exit %d: %s", exit, stderr)
 	}
 
 	mu.Lock()
 	clock = clock.Add(time.Hour)
 	mu.Unlock()
-	if res, err := srv.ExportOnce(ctx); err != nil || res.Keys != 1 {
+	// All but the key still in use (embargoed until 2 h after its day ends).
+	if res, err := srv.ExportOnce(ctx); err != nil || res.Keys != 13 {
 		t.Fatalf("export: %+v %v", res, err)
 	}
 	out = must("phone", "sync", "--dir", b, "--server", hs.URL, "--trust-server-key", "--at", "2026-11-20T11:10:00Z")
@@ -96,13 +131,22 @@ func TestEndToEnd(t *testing.T) {
 	if !strings.Contains(out, "signature: verified\n") || !strings.Contains(out, "keys: 20\n") {
 		t.Fatalf("inspect:\n%s", out)
 	}
+	found := 0
+	for _, f := range published {
+		if len(f) == 32 && strings.Contains(out, f+" ") {
+			found++
+		}
+	}
+	if found != 13 {
+		t.Fatalf("%d of the case's keys in the verified export, want 13:\n%s", found, out)
+	}
 
 	// Chaff goes through the real endpoints and leaves nothing behind.
 	if err := srv.FlushStats(ctx); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := db.Stats(ctx, 0)
-	if before[time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).Unix()/86400]["keys_published"] != 1 {
+	if before[time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC).Unix()/86400]["keys_published"] != 14 {
 		t.Fatalf("statistics before chaff: %v", before)
 	}
 	e, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
@@ -118,8 +162,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revocation withdraws the warning.
-	if _, err := srv.RevokeCode(ctx, code.ID); err != nil {
-		t.Fatal(err)
+	page = form("/portal/codes/1/revoke", url.Values{"csrf": {csrf}})
+	if !strings.Contains(page, "Code #1 revoked; 14 published keys") {
+		t.Fatalf("revoke page:\n%s", page)
 	}
 	mu.Lock()
 	clock = clock.Add(time.Hour)
