@@ -40,7 +40,9 @@ type env struct {
 	db    *store.DB
 }
 
-func newEnv(t *testing.T, url string, cfg server.Config) *env {
+func newEnv(t *testing.T, url string, cfg server.Config) *env { return newEnvTB(t, url, cfg) }
+
+func newEnvTB(t testing.TB, url string, cfg server.Config) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
@@ -61,7 +63,7 @@ func newEnv(t *testing.T, url string, cfg server.Config) *env {
 }
 
 // newEnvFor serves an existing server on loopback.
-func newEnvFor(t *testing.T, s *server.Server) *env {
+func newEnvFor(t testing.TB, s *server.Server) *env {
 	hs := httptest.NewServer(s.Handler())
 	t.Cleanup(hs.Close)
 	return &env{srv: s, http: hs}
