@@ -107,6 +107,15 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 	if len(keys) == 0 {
 		return resp, apiErr(400, "no_valid_keys", "none of the keys was valid (%d rejected)", len(resp.Rejected))
 	}
+	// One code may publish at most MaxKeysPerCode keys in all, however many
+	// certificates its token is exchanged for.
+	already, err := s.db.CountKeysByCode(ctx, cert.CodeID)
+	if err != nil {
+		return nil, err
+	}
+	if already+len(keys) > s.cfg.MaxKeysPerCode {
+		return nil, apiErr(400, "too_many_keys", "this code has published %d keys; at most %d are accepted in all", already, s.cfg.MaxKeysPerCode)
+	}
 	if resp.Inserted, err = s.db.InsertKeys(ctx, keys); err != nil {
 		return nil, err
 	}

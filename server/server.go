@@ -27,6 +27,7 @@ type Store interface {
 	GetCode(ctx context.Context, id int64) (store.Code, error)
 	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
 	InsertKeys(ctx context.Context, keys []store.Key) (int, error)
+	CountKeysByCode(ctx context.Context, codeID int64) (int, error)
 	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
 	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error

@@ -301,6 +301,17 @@ func TestPublishRejectsWholeRequests(t *testing.T) {
 			}
 		})
 	}
+	// One code cannot publish more than 30 keys in all, even with fresh certificates.
+	many, _ := phoneKeys(e.clock.now(), 14)
+	for i, want := range []int{200, 200, 400} {
+		var cr2 api.CertificateResponse
+		e.post(t, api.PathCertificate, api.CertificateRequest{Token: vr.Token, KeyHMAC: base64.StdEncoding.EncodeToString(api.KeysHMAC(secret, many))}, &cr2)
+		st, raw := e.post(t, api.PathPublish, api.PublishRequest{Keys: many, Certificate: cr2.Certificate, HMACKey: base64.StdEncoding.EncodeToString(secret)}, nil)
+		if st != want || (want == 400 && !strings.Contains(string(raw), "too_many_keys")) {
+			t.Fatalf("upload %d of 14 keys with one code: %d %s", i+1, st, raw)
+		}
+		many, _ = phoneKeys(e.clock.now(), 14)
+	}
 	e.clock.add(20 * time.Minute)
 	st, raw := e.post(t, api.PathPublish, api.PublishRequest{Keys: keys, Certificate: cr.Certificate, HMACKey: base64.StdEncoding.EncodeToString(secret)}, nil)
 	if st != 400 || !strings.Contains(string(raw), "certificate_expired") {

@@ -181,6 +181,15 @@ func (db *DB) InsertKeys(ctx context.Context, keys []Key) (int, error) {
 	return int(n), err
 }
 
+// CountKeysByCode returns how many keys were published with a code.
+func (db *DB) CountKeysByCode(ctx context.Context, codeID int64) (int, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM keys WHERE code_id = $1`, codeID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count keys: %w", err)
+	}
+	return n, nil
+}
+
 // BatchKeys returns what the batch (start, end] carries: the keys whose
 // embargo ends in it and that were not revoked by its end, and the keys
 // revoked in it that an earlier batch carried.

@@ -38,10 +38,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// WAL lets the export worker read while the API writes; the busy
 		// timeout makes concurrent writers wait instead of failing.
 		db.sql, err = sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_txlock=immediate")
-		db.sql.SetMaxOpenConns(4)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	if !db.postgres {
+		db.sql.SetMaxOpenConns(4) // one writer at a time anyway; more connections only wait
 	}
 	if err := db.sql.PingContext(ctx); err != nil {
 		db.sql.Close()
