@@ -90,7 +90,8 @@ func (c *command) sub(name string) *command {
 func (c *command) printHelp(w io.Writer, path string) {
 	fmt.Fprintf(w, "%s — %s\n\nUsage: %s <command> [flags]\n\nCommands:\n", path, c.summary, path)
 	for _, s := range c.subs {
-		fmt.Fprintf(w, "  %-10s %s\n", s.name, s.summary)
+		first, _, _ := strings.Cut(s.summary, "\n") // the listing shows the first line
+		fmt.Fprintf(w, "  %-14s %s\n", s.name, first)
 	}
 	fmt.Fprintf(w, "\nRun '%s help <command>' or '%s <command> --help' for details.\n", path, path)
 }

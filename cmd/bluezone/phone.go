@@ -273,8 +273,8 @@ func phoneKeysCommand() *command {
 		name: "keys",
 		args: "--dir DIR",
 		summary: describe(
-			"Prints the phone's keys of the last 14 days (or since --since) in the text form",
-			"'export sign' reads, to play a health authority by hand without a server:",
+			"Prints the phone's keys in the text form 'export sign' reads.",
+			"Keys of the last 14 days (or since --since), to play a health authority by hand:",
 			"  bluezone phone keys --dir a | bluezone export sign --key k.pem --out f.zip"),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			since := fs.String("since", "", "first time to cover, RFC 3339 or Unix seconds (default: 14 days before --at)")
@@ -304,8 +304,9 @@ func phoneSyncCommand() *command {
 		name: "sync",
 		args: "--dir DIR --server URL",
 		summary: describe(
-			"Downloads the new export files listed in the server's index.txt, verifies them",
-			"against the pinned key and matches them, then prints the phone's status.",
+			"Downloads new export files from the server and matches them.",
+			"It reads the server's index.txt, verifies each new file against the pinned key,",
+			"matches it, then prints the phone's status.",
 			"Pin the authority's key first ('phone pin'), or pass --trust-server-key to pin the",
 			"key the server serves (for testing: a real app ships with the key built in)."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
@@ -341,9 +342,10 @@ func phoneUploadCommand() *command {
 		name: "upload",
 		args: "--dir DIR --server URL --code CODE",
 		summary: describe(
-			"Publishes the phone's keys with a code from the health authority (the user's",
-			"explicit consent): F0 codes publish from two days before the test date, F1",
-			"(RECURSIVE) codes only from the exposure date on. The phone then starts a new key."),
+			"Publishes the phone's keys with a code from the health authority.",
+			"Only on the user's explicit consent: F0 codes publish from two days before the test",
+			"date, F1 (RECURSIVE) codes only from the exposure date on. The phone then starts a",
+			"new key."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			server := fs.String("server", "", "the server's base URL (required)")
 			code := fs.String("code", "", "the code the health authority gave (required)")

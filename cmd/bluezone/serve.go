@@ -105,7 +105,8 @@ func serveCommand() *command {
 	return &command{
 		name: "serve",
 		summary: describe(
-			"Runs the health authority's server: the app API (verify, certificate, publish),",
+			"Runs the health authority's server.",
+			"It serves the app API (verify, certificate, publish), the portal under /portal/,",
 			"signed exports under /exports/ (index.txt, public.pem, batches), /healthz and /metrics.",
 			"With no flags it keeps everything in ./data (SQLite and export files): zero set-up.",
 			"With --database-url postgres://… any number of replicas can share one database;",
