@@ -33,9 +33,13 @@ const (
 	// maxRotationJitter delays each identifier change past the interval start,
 	// so that phones do not all change in step (which would link identifiers).
 	maxRotationJitter = 2 * time.Minute
-	// mergeGap merges reports of one identifier within one scan window.
-	mergeGap = 60 * time.Second
-	// flushEvery bounds how many sightings wait in memory before a write.
+	// mergeGap (seconds) merges reports of one identifier within one scan window.
+	mergeGap = 60
+	// closeAfter (seconds): an identifier not heard for this long is written out.
+	closeAfter = 300
+	// maxSightingSpan (seconds) bounds one record; identifiers live ~10 minutes.
+	maxSightingSpan = 20 * 60
+	// flushEvery bounds how many closed sightings wait in memory before a write.
 	flushEvery    = 4096
 	secondsPerDay = 86400
 )
@@ -208,7 +212,7 @@ func (e *Engine) Flush() error {
 // when all is set) and writes unwritten ones when enough have gathered or all is set.
 func (e *Engine) flushLocked(now time.Time, all bool) error {
 	for rpi, s := range e.pending {
-		if all || now.Sub(time.Unix(s.Time, 0)) > mergeGap {
+		if all || now.Unix()-s.SampleTime(len(s.Samples)-1) > closeAfter {
 			e.unwritten = append(e.unwritten, *s)
 			delete(e.pending, rpi)
 		}

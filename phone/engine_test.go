@@ -364,3 +364,25 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("history %+v", h)
 	}
 }
+
+// TestLogIsCompact: a crowded hour (40 devices in range, every scan) costs
+// about 10 bytes per scan heard on disk, sealed.
+func TestLogIsCompact(t *testing.T) {
+	b := newPhone(t, -8)
+	start := day0.Add(9 * time.Hour)
+	for i := 0; i < 40; i++ {
+		meet(t, newPhone(t, -8), b, start, time.Hour, -70)
+	}
+	st, err := b.Status(start.Add(2 * time.Hour).Unix())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Sightings != 40*30 {
+		t.Fatalf("%d sightings, want %d", st.Sightings, 40*30)
+	}
+	perScan := float64(st.StoredBytes) / float64(st.Sightings)
+	if perScan > 12 {
+		t.Fatalf("%.1f stored bytes per scan heard (%d identifiers), want at most 12", perScan, st.Identifiers)
+	}
+	t.Logf("%.1f bytes per scan heard, %d identifiers, %d bytes", perScan, st.Identifiers, st.StoredBytes)
+}

@@ -37,7 +37,7 @@ func FuzzLogFile(f *testing.F) {
 		os.WriteFile(filepath.Join(d, dayFileName(1)), data, 0o600)
 		l := &sightingLog{dir: d, seal: s}
 		l.read(1)
-		if err := l.append(1, []Sighting{{Time: 90000, RSSI: -1}}); err != nil {
+		if err := l.append(1, []Sighting{{Time: 90000, Samples: []Sample{{RSSI: -1}}}}); err != nil {
 			return // a damaged middle frame is reported, not overwritten
 		}
 		recs, err := l.read(1)

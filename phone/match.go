@@ -108,15 +108,16 @@ func (ix *sightingIndex) mayContain(r *protocol.RPI) bool {
 const toleranceIntervals = uint32(ReplayTolerance/protocol.IntervalLength) + 1
 
 func buildIndex(sightings []Sighting) *sightingIndex {
-	ix := &sightingIndex{sightings: sightings, byRPI: make(map[protocol.RPI][]int32, len(sightings)/4+1)}
+	ix := &sightingIndex{sightings: sightings, byRPI: make(map[protocol.RPI][]int32, len(sightings))}
 	if len(sightings) == 0 {
 		return ix
 	}
 	lo, hi := uint32(1<<32-1), uint32(0)
-	for i, s := range sightings {
+	for i := range sightings {
+		s := &sightings[i]
 		ix.byRPI[s.RPI] = append(ix.byRPI[s.RPI], int32(i))
-		n := protocol.IntervalNumber(time.Unix(s.Time, 0))
-		lo, hi = min(lo, n), max(hi, n)
+		lo = min(lo, protocol.IntervalNumber(time.Unix(s.Time, 0)))
+		hi = max(hi, protocol.IntervalNumber(time.Unix(s.SampleTime(len(s.Samples)-1), 0)))
 	}
 	bits := uint64(1024)
 	for bits < 16*uint64(len(ix.byRPI)) {
@@ -129,9 +130,11 @@ func buildIndex(sightings []Sighting) *sightingIndex {
 	}
 	ix.base = lo - min(lo, toleranceIntervals)
 	ix.candidate = make([]bool, hi+toleranceIntervals+1-ix.base)
-	for _, s := range sightings {
-		n := protocol.IntervalNumber(time.Unix(s.Time, 0))
-		for m := n - min(n, toleranceIntervals); m <= n+toleranceIntervals; m++ {
+	for i := range sightings {
+		s := &sightings[i]
+		first := protocol.IntervalNumber(time.Unix(s.Time, 0))
+		last := protocol.IntervalNumber(time.Unix(s.SampleTime(len(s.Samples)-1), 0))
+		for m := first - min(first, toleranceIntervals); m <= last+toleranceIntervals; m++ {
 			ix.candidate[m-ix.base] = true
 		}
 	}
@@ -142,9 +145,16 @@ func (ix *sightingIndex) isCandidate(n uint32) bool {
 	return n >= ix.base && n-ix.base < uint32(len(ix.candidate)) && ix.candidate[n-ix.base]
 }
 
-// match returns the indices of sightings of key k, honouring the replay
-// tolerance. derived reports whether any HKDF was spent.
-func (ix *sightingIndex) match(k export.Key) (hits []int32, derived bool) {
+// hit is a sighting that may be key k's identifier of interval n.
+type hit struct {
+	sighting int32
+	interval uint32
+}
+
+// match returns the sightings of key k with at least one sample within the
+// replay tolerance of the identifier's interval. derived reports whether any
+// HKDF was spent.
+func (ix *sightingIndex) match(k export.Key) (hits []hit, derived bool) {
 	var ids *protocol.Identifiers
 	for n := k.RollingStart; n < k.RollingStart+k.RollingPeriod; n++ {
 		if !ix.isCandidate(n) {
@@ -158,8 +168,12 @@ func (ix *sightingIndex) match(k export.Key) (hits []int32, derived bool) {
 			continue
 		}
 		for _, i := range ix.byRPI[rpi] {
-			if withinTolerance(ix.sightings[i].Time, n) {
-				hits = append(hits, i)
+			s := &ix.sightings[i]
+			for j := range s.Samples {
+				if withinTolerance(s.SampleTime(j), n) {
+					hits = append(hits, hit{i, n})
+					break
+				}
 			}
 		}
 	}
@@ -273,11 +287,11 @@ func (e *Engine) revokeLocked(k export.Key) int {
 
 // scoreLocked turns the sightings of one key into exposure days. It returns
 // false when no sighting carried metadata this phone understands.
-func (e *Engine) scoreLocked(k export.Key, hits []int32, sightings []Sighting) bool {
+func (e *Engine) scoreLocked(k export.Key, hits []hit, sightings []Sighting) bool {
 	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
 	var scans []risk.Scan
-	for _, i := range hits {
-		s := sightings[i]
+	for _, h := range hits {
+		s := &sightings[h.sighting]
 		md, err := ids.DecryptMetadata(s.RPI, s.AEM)
 		if err != nil {
 			continue // unknown metadata version: ignored, as EN requires
@@ -286,11 +300,17 @@ func (e *Engine) scoreLocked(k export.Key, hits []int32, sightings []Sighting) b
 		if s.Model > 0 && int(s.Model) <= len(e.state.Models) {
 			model = e.state.Models[s.Model-1]
 		}
-		scans = append(scans, risk.Scan{
-			Time:        time.Unix(s.Time, 0),
-			Attenuation: e.risk.Attenuation(int(md.TxPower), int(s.RSSI), e.cfg.Model, model),
-			Seconds:     e.cfg.ScanEverySeconds,
-		})
+		for j, x := range s.Samples {
+			t := s.SampleTime(j)
+			if !withinTolerance(t, h.interval) {
+				continue // replayed samples never count
+			}
+			scans = append(scans, risk.Scan{
+				Time:        time.Unix(t, 0),
+				Attenuation: e.risk.Attenuation(int(md.TxPower), int(x.RSSI), e.cfg.Model, model),
+				Seconds:     e.cfg.ScanEverySeconds,
+			})
+		}
 	}
 	if len(scans) == 0 {
 		return false

@@ -15,18 +15,18 @@ import (
 //
 //	go test -run '^$' -bench Match -benchtime 1x ./phone          # 1 000 000 keys
 //
-// The log hears 40 devices in every scan of every day for 14 days (~4 million
-// sightings), so every published key's day has sightings and the matcher can
-// skip nothing but the intervals, the worst case for it.
+// The log hears 40 devices in every scan of every day for 14 days (400 000
+// scans of 80 000 identifiers), so every published key's day has sightings
+// and the matcher can skip nothing: the worst case for it.
 
 func crowdedLog(days int) []Sighting {
 	var out []Sighting
 	start := day0.Unix()
-	var rpi protocol.RPI
-	for t := start; t < start+int64(days)*secondsPerDay; t += 120 {
-		for d := 0; d < 40; d++ {
-			rand.Read(rpi[:])
-			out = append(out, Sighting{Time: t, RPI: rpi, RSSI: -70})
+	for t := start; t < start+int64(days)*secondsPerDay; t += 600 {
+		for d := 0; d < 40; d++ { // each device: one identifier per interval, heard in 5 scans
+			s := Sighting{Time: t, Samples: []Sample{{0, -70}, {120, -70}, {240, -71}, {360, -69}, {480, -70}}}
+			rand.Read(s.RPI[:])
+			out = append(out, s)
 		}
 	}
 	return out

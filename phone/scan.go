@@ -14,7 +14,8 @@ var ErrBadScan = errors.New("unusable scan result")
 // HandleScan records one scan result: the raw advertisement bytes, the RSSI
 // in dBm, the time (Unix seconds), and the advertiser's device model if the
 // platform knows it ("" otherwise). Reports of one identifier within a scan
-// window are merged, keeping the strongest RSSI. Malformed advertisements
+// window are merged, keeping the strongest RSSI, and the scans of one
+// identifier are kept together in one record. Malformed advertisements
 // return an error wrapping ErrBadScan and are not stored.
 func (e *Engine) HandleScan(advertisement []byte, rssi int, now int64, model string) error {
 	p, err := protocol.ParseAdvertisement(advertisement)
@@ -43,17 +44,25 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := time.Unix(now, 0)
-	if s, ok := e.pending[p.RPI]; ok && t.Sub(time.Unix(s.Time, 0)) <= mergeGap && t.Unix()/secondsPerDay == s.Time/secondsPerDay {
-		s.RSSI = max(s.RSSI, int8(rssi))
-		return nil
+	if s, ok := e.pending[p.RPI]; ok {
+		last := s.SampleTime(len(s.Samples) - 1)
+		switch {
+		case abs64(now-last) <= mergeGap: // the same scan window
+			x := &s.Samples[len(s.Samples)-1]
+			x.RSSI = max(x.RSSI, int8(rssi))
+			return nil
+		case now > last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
+			s.Samples = append(s.Samples, Sample{Offset: uint16(now - s.Time), RSSI: int8(rssi)})
+			return nil
+		default: // out of order, too long or across midnight: a new record
+			e.unwritten = append(e.unwritten, *s)
+		}
 	}
-	if s, ok := e.pending[p.RPI]; ok { // a new scan window for this identifier
-		e.unwritten = append(e.unwritten, *s)
-	}
-	e.pending[p.RPI] = &Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, RSSI: int8(rssi), Model: e.modelIndexLocked(model)}
-	return e.flushLocked(t, false)
+	e.pending[p.RPI] = &Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: []Sample{{RSSI: int8(rssi)}}}
+	return e.flushLocked(time.Unix(now, 0), false)
 }
+
+func abs64(x int64) int64 { return max(x, -x) }
 
 func (e *Engine) modelIndexLocked(model string) uint8 {
 	if model == "" {

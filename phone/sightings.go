@@ -14,35 +14,72 @@ import (
 	"github.com/bluezone-vn/bluezone/protocol"
 )
 
-// Sighting is one identifier heard in one scan. It holds no location.
+// Sighting is one identifier as this phone heard it: the identifier lives
+// about 10 minutes, and each scan window that heard it adds a Sample. It
+// holds no location.
 type Sighting struct {
-	Time  int64 // Unix seconds
-	RPI   protocol.RPI
-	AEM   [protocol.MetadataLength]byte
-	RSSI  int8
-	Model uint8 // index into the advertiser model table, 0 = unknown
+	Time    int64 // first heard, Unix seconds
+	RPI     protocol.RPI
+	AEM     [protocol.MetadataLength]byte
+	Model   uint8    // index into the advertiser model table, 0 = unknown
+	Samples []Sample // at most maxSamples, in time order
 }
 
+// Sample is one scan window that heard the identifier.
+type Sample struct {
+	Offset uint16 // seconds after Sighting.Time
+	RSSI   int8   // strongest report of the window, dBm
+}
+
+// SampleTime returns the Unix time of sample i.
+func (s *Sighting) SampleTime(i int) int64 { return s.Time + int64(s.Samples[i].Offset) }
+
 const (
-	recordSize   = 4 + protocol.KeyLength + protocol.MetadataLength + 1 + 1 // 26 bytes
+	recordHeader = 4 + protocol.KeyLength + protocol.MetadataLength + 1 + 1 // time, RPI, AEM, model, n: 26 bytes
+	sampleSize   = 3                                                        // offset, RSSI
+	maxSamples   = 255
 	maxFrameSize = 1 << 24
 	logSuffix    = ".log"
 )
 
-func (s Sighting) appendTo(b []byte) []byte {
+// appendTo encodes the sighting: 26 bytes plus 3 per sample, so an
+// identifier heard in five scans takes 41 bytes rather than five records.
+func (s *Sighting) appendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.Time))
 	b = append(b, s.RPI[:]...)
 	b = append(b, s.AEM[:]...)
-	return append(b, byte(s.RSSI), s.Model)
+	b = append(b, s.Model, byte(len(s.Samples)))
+	for _, x := range s.Samples {
+		b = binary.LittleEndian.AppendUint16(b, x.Offset)
+		b = append(b, byte(x.RSSI))
+	}
+	return b
 }
 
-func decodeSighting(b []byte) Sighting {
-	var s Sighting
-	s.Time = int64(binary.LittleEndian.Uint32(b))
-	copy(s.RPI[:], b[4:20])
-	copy(s.AEM[:], b[20:24])
-	s.RSSI, s.Model = int8(b[24]), b[25]
-	return s
+// decodeSightings reads the records of one frame.
+func decodeSightings(b []byte, out []Sighting) ([]Sighting, error) {
+	for len(b) > 0 {
+		if len(b) < recordHeader {
+			return out, errors.New("truncated sighting record")
+		}
+		var s Sighting
+		s.Time = int64(binary.LittleEndian.Uint32(b))
+		copy(s.RPI[:], b[4:20])
+		copy(s.AEM[:], b[20:24])
+		s.Model = b[24]
+		n := int(b[25])
+		b = b[recordHeader:]
+		if len(b) < n*sampleSize {
+			return out, errors.New("truncated sighting samples")
+		}
+		s.Samples = make([]Sample, n)
+		for i := range s.Samples {
+			s.Samples[i] = Sample{Offset: binary.LittleEndian.Uint16(b), RSSI: int8(b[2])}
+			b = b[sampleSize:]
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 // sightingLog keeps sightings in one append-only file per UTC day. The file
@@ -63,9 +100,9 @@ func (l *sightingLog) append(day int64, recs []Sighting) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	plain := make([]byte, 0, len(recs)*recordSize)
-	for _, r := range recs {
-		plain = r.appendTo(plain)
+	plain := make([]byte, 0, len(recs)*(recordHeader+4*sampleSize))
+	for i := range recs {
+		plain = recs[i].appendTo(plain)
 	}
 	name := dayFileName(day)
 	sealed := l.seal.seal(plain, []byte(name))
@@ -116,8 +153,8 @@ func (l *sightingLog) readFrames(f *os.File, name string, decode bool) ([]Sighti
 			return nil, 0, fmt.Errorf("sighting log: %s frame at %d: %w", name, off, err)
 		}
 		if decode {
-			for i := 0; i+recordSize <= len(plain); i += recordSize {
-				out = append(out, decodeSighting(plain[i:]))
+			if out, err = decodeSightings(plain, out); err != nil {
+				return nil, 0, fmt.Errorf("sighting log: %s frame at %d: %w", name, off, err)
 			}
 		}
 		off += 4 + n

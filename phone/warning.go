@@ -92,7 +92,8 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 	}
 	days := map[int64]*dayAcc{}
 	var order []int64
-	for _, s := range sightings {
+	for i := range sightings {
+		s := &sightings[i]
 		d := s.Time / secondsPerDay
 		acc := days[d]
 		if acc == nil {
@@ -100,15 +101,17 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 			days[d] = acc
 			order = append(order, d)
 		}
-		att := e.risk.Attenuation(e.cfg.TxPower, int(s.RSSI), e.cfg.Model, "")
-		b := e.risk.Bucket(att)
-		acc.minutes += float64(min(e.cfg.ScanEverySeconds, e.risk.MaxScanSeconds)) / 60 * e.risk.BucketWeights[b]
-		if b <= risk.Near {
-			iv := s.Time / int64(e.cfg.ScanEverySeconds)
-			if acc.perInterval[iv] == nil {
-				acc.perInterval[iv] = map[[16]byte]bool{}
+		for j, x := range s.Samples {
+			att := e.risk.Attenuation(e.cfg.TxPower, int(x.RSSI), e.cfg.Model, "")
+			b := e.risk.Bucket(att)
+			acc.minutes += float64(min(e.cfg.ScanEverySeconds, e.risk.MaxScanSeconds)) / 60 * e.risk.BucketWeights[b]
+			if b <= risk.Near {
+				iv := s.SampleTime(j) / int64(e.cfg.ScanEverySeconds)
+				if acc.perInterval[iv] == nil {
+					acc.perInterval[iv] = map[[16]byte]bool{}
+				}
+				acc.perInterval[iv][s.RPI] = true
 			}
-			acc.perInterval[iv][s.RPI] = true
 		}
 	}
 	slices.Sort(order)
@@ -127,7 +130,8 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 // Status is a snapshot for the app's main screen and for diagnostics.
 type Status struct {
 	Keys             int
-	Sightings        int
+	Identifiers      int // distinct identifiers heard (records in the log)
+	Sightings        int // scans that heard an identifier
 	StoredBytes      int64
 	ExposedKeys      int
 	Warning          *Warning
@@ -147,6 +151,10 @@ func (e *Engine) Status(now int64) (*Status, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Status{Keys: len(e.state.Keys), Sightings: len(sightings), StoredBytes: size,
+	samples := 0
+	for i := range sightings {
+		samples += len(sightings[i].Samples)
+	}
+	return &Status{Keys: len(e.state.Keys), Identifiers: len(sightings), Sightings: samples, StoredBytes: size,
 		ExposedKeys: len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
 }

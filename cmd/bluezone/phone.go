@@ -249,7 +249,7 @@ func printPhoneStatus(st *stdio, e *phone.Engine, now int64) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(st.out, "keys: %d\nsightings: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Sightings, s.StoredBytes, s.ExposedKeys)
+	fmt.Fprintf(st.out, "keys: %d\nidentifiers heard: %d\nsightings: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Identifiers, s.Sightings, s.StoredBytes, s.ExposedKeys)
 	switch s.Warning.Level {
 	case phone.LevelF1:
 		fmt.Fprintf(st.out, "warning: F1 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)
