@@ -24,6 +24,11 @@ const (
 	IndexName = "index.txt"
 	// PublicKeyName is the export signing key (PEM), for apps to pin.
 	PublicKeyName = "public.pem"
+	// RiskConfigName is the authority's risk configuration (JSON, see
+	// package risk), and RiskConfigSigName its ECDSA P-256/SHA-256 signature
+	// (ASN.1) made with the export signing key.
+	RiskConfigName    = "risk-config.json"
+	RiskConfigSigName = "risk-config.sig"
 	// ChaffHeader marks a fake request: phones send them on a schedule so
 	// that a real upload cannot be told apart on the wire. Any value counts.
 	ChaffHeader = "X-Bluezone-Chaff"

@@ -28,6 +28,8 @@ const (
 // ErrServer wraps errors the server answered with (see api.Error).
 var ErrServer = errors.New("server refused")
 
+var errNotFound = errors.New("not found")
+
 // Client talks to a Bluezone server at BaseURL (e.g. "https://bluezone.gov.vn").
 type Client struct {
 	BaseURL string
@@ -53,6 +55,9 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 		return nil, fmt.Errorf("GET %s: %w", path, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("GET %s: %w", path, errNotFound)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
@@ -118,7 +123,13 @@ func padJSON(v any, size int) ([]byte, error) {
 // Sync fetches index.txt, downloads the export files not yet matched,
 // verifies them against the pinned keys and matches them. Files are marked
 // done only after a successful match, so an interrupted sync resumes.
+//
+// It first applies the authority's signed risk configuration, when the server
+// publishes one; a configuration that does not verify fails the sync.
 func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, error) {
+	if err := e.syncRiskConfig(ctx, c); err != nil {
+		return nil, err
+	}
 	index, err := c.get(ctx, api.PathExports+api.IndexName, maxIndexBytes)
 	if err != nil {
 		return nil, fmt.Errorf("phone: sync: %w", err)
@@ -256,4 +267,19 @@ func (e *Engine) ChaffDue(now int64) (bool, error) {
 // PublicKey fetches the export signing key the server publishes.
 func (c *Client) PublicKey(ctx context.Context) ([]byte, error) {
 	return c.get(ctx, api.PathExports+api.PublicKeyName, 64<<10)
+}
+
+func (e *Engine) syncRiskConfig(ctx context.Context, c *Client) error {
+	data, err := c.get(ctx, api.PathExports+api.RiskConfigName, 64<<10)
+	if errors.Is(err, errNotFound) {
+		return nil // the server keeps the defaults
+	}
+	if err != nil {
+		return fmt.Errorf("phone: sync: %w", err)
+	}
+	sig, err := c.get(ctx, api.PathExports+api.RiskConfigSigName, 1<<10)
+	if err != nil {
+		return fmt.Errorf("phone: sync: %w", err)
+	}
+	return e.SetRiskConfig(data, sig)
 }

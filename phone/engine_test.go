@@ -11,6 +11,7 @@ import (
 
 	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk"
 )
 
 var day0 = time.Date(2026, 11, 10, 0, 0, 0, 0, time.UTC)
@@ -385,4 +386,36 @@ func TestLogIsCompact(t *testing.T) {
 		t.Fatalf("%.1f stored bytes per scan heard (%d identifiers), want at most 12", perScan, st.Identifiers)
 	}
 	t.Logf("%.1f bytes per scan heard, %d identifiers, %d bytes", perScan, st.Identifiers, st.StoredBytes)
+}
+
+// TestSignedRiskConfig: the authority's signed configuration changes the
+// threshold; one signed by anyone else is refused and changes nothing.
+func TestSignedRiskConfig(t *testing.T) {
+	auth, mallory := newAuthority(t), newAuthority(t)
+	a, b := newPhone(t, -8), newPhone(t, -8)
+	b.PinPublicKey(auth.pem)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 20*time.Minute, -68) // 20 weighted minutes
+	c := risk.DefaultConfig()
+	c.MinutesThreshold = 25
+	data, sig, _ := risk.SignConfig(c, mallory.key)
+	if err := b.SetRiskConfig(data, sig); !errors.Is(err, risk.ErrConfigSignature) {
+		t.Fatalf("config signed by another key: %v", err)
+	}
+	data, sig, _ = risk.SignConfig(c, auth.key)
+	if err := b.SetRiskConfig(data, sig); err != nil {
+		t.Fatal(err)
+	}
+	now := start.Add(time.Hour).Unix()
+	b.MatchExports([][]byte{auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now)
+	if w := b.Warning(now); w.Level != LevelNone {
+		t.Fatalf("20 minutes warned with a 25-minute threshold: %+v", w)
+	}
+	// A newer configuration replaces it: the same exposure now warns.
+	c.MinutesThreshold = 15
+	data, sig, _ = risk.SignConfig(c, auth.key)
+	b.SetRiskConfig(data, sig)
+	if w := b.Warning(now); w.Level != LevelF1 {
+		t.Fatalf("with the threshold back at 15: %+v", w)
+	}
 }

@@ -68,6 +68,9 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if err := s.blobs.Put(ctx, api.PublicKeyName, s.exportPEM); err != nil {
 		return nil, err
 	}
+	if err := s.ensureRiskConfigPublished(ctx); err != nil {
+		return nil, err
+	}
 	for end := start.Add(s.cfg.ExportPeriod); !end.After(now); end = end.Add(s.cfg.ExportPeriod) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()

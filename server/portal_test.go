@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk"
 	"github.com/bluezone-vn/bluezone/server"
 )
 
@@ -92,6 +94,28 @@ func TestPortal(t *testing.T) {
 					t.Fatalf("create %s: %d", acct.email, st)
 				}
 			}
+			// Risk settings: invalid ones are refused with every reason, valid ones are signed and published.
+			admin.do("GET", "/portal/settings", nil)
+			settings := url.Values{"threshold0": {"55"}, "threshold1": {"63"}, "threshold2": {"70"}, "weight0": {"1"}, "weight1": {"1"}, "weight2": {"0.5"}, "weight3": {"0"}, "minutes_threshold": {"10"}, "recursive_weight": {"0.5"}}
+			bad := url.Values{}
+			for k, v := range settings {
+				bad[k] = v
+			}
+			bad.Set("threshold0", "80")
+			bad.Set("minutes_threshold", "x")
+			if st, body := admin.do("POST", "/portal/settings", bad); st != 400 || !strings.Contains(body, "minutes_threshold: want a number") {
+				t.Fatalf("bad settings: %d", st)
+			}
+			if st, body := admin.do("POST", "/portal/settings", settings); st != 200 || !strings.Contains(body, "published") {
+				t.Fatalf("settings: %d", st)
+			}
+			_, data := e.get(t, "/exports/risk-config.json")
+			_, sig := e.get(t, "/exports/risk-config.sig")
+			pub, _ := export.ParsePublicKeyPEM(e.srv.ExportPublicKeyPEM())
+			if c, err := risk.ParseSignedConfig(data, sig, pub); err != nil || c.MinutesThreshold != 10 || c.RecursiveWeight != 0.5 {
+				t.Fatalf("published risk config: %+v, %v", c, err)
+			}
+
 			// CSRF: a post without the session's token is refused.
 			if st, _ := admin.do("POST", "/portal/codes", url.Values{"csrf": {"forged"}, "report_type": {"CONFIRMED_TEST"}, "date": {"2026-11-19"}}); st != 403 {
 				t.Fatalf("forged CSRF: %d", st)
@@ -137,7 +161,7 @@ func TestPortal(t *testing.T) {
 
 			// The audit log saw it all, without any patient data.
 			st, body = admin.do("GET", "/portal/audit", nil)
-			for _, want := range []string{"bootstrap_admin", "create_official", "issue_code", "login_failed", "login_throttled"} {
+			for _, want := range []string{"bootstrap_admin", "create_official", "risk_settings", "issue_code", "login_failed", "login_throttled"} {
 				if st != 200 || !strings.Contains(body, want) {
 					t.Errorf("audit log lacks %s", want)
 				}
