@@ -287,8 +287,9 @@ func (db *DB) LastExportEnd(ctx context.Context) (time.Time, error) {
 	return time.Unix(end.Int64, 0).UTC(), nil
 }
 
-// DeleteBefore removes keys whose embargo ended and exports that ended
-// before t (retention). It returns the file names of the deleted exports.
+// DeleteBefore removes what retention no longer allows before t: keys whose
+// embargo ended, exports that ended, codes and portal sessions that expired.
+// It returns the file names of the deleted exports.
 func (db *DB) DeleteBefore(ctx context.Context, t time.Time) ([]string, error) {
 	var names []string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
@@ -305,7 +306,7 @@ func (db *DB) DeleteBefore(ctx context.Context, t time.Time) ([]string, error) {
 			names = append(names, n)
 		}
 		rows.Close()
-		for _, q := range []string{`DELETE FROM exports WHERE batch_end < $1`, `DELETE FROM keys WHERE export_at < $1`, `DELETE FROM codes WHERE expires_at < $1`} {
+		for _, q := range []string{`DELETE FROM exports WHERE batch_end < $1`, `DELETE FROM keys WHERE export_at < $1`, `DELETE FROM codes WHERE expires_at < $1`, `DELETE FROM sessions WHERE expires_at < $1`} {
 			if _, err := tx.ExecContext(ctx, q, t.Unix()); err != nil {
 				return err
 			}
