@@ -69,20 +69,22 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 	if r.Long {
 		n, alphabet, ttl = 16, longCodeAlphabet, s.cfg.LongCodeTTL
 	}
+	var lastErr error
 	for attempt := 0; attempt < 5; attempt++ {
 		code := randomString(n, alphabet)
 		id, err := s.db.CreateCode(ctx, store.Code{
 			HMAC: s.codeHMAC(code), Long: r.Long, ReportType: int32(r.ReportType), TestDay: unixDay(r.TestDate),
 			IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: r.IssuedBy,
 		})
-		if err != nil { // almost surely a collision with a live code: draw again
+		if err != nil { // most likely a collision with a live code: draw again
+			lastErr = err
 			continue
 		}
 		s.stat(ctx, "codes_issued", 1)
 		s.metrics.codesIssued.Inc()
 		return &IssuedCode{ID: id, Code: code, ExpiresAt: now.Add(ttl)}, nil
 	}
-	return nil, errors.New("issue code: could not store a new code")
+	return nil, fmt.Errorf("issue code: could not store a new code: %w", lastErr)
 }
 
 // RevokeCode revokes a code; keys already published with it go out as
