@@ -102,6 +102,7 @@ type Engine struct {
 	// Current advertisement: identifier of interval advENIN until rotateAt.
 	advENIN  uint32
 	rotateAt time.Time
+	adv      *Advertisement // of advENIN, until rotateAt
 	radio    radioState
 }
 

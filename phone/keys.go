@@ -21,7 +21,8 @@ type Advertisement struct {
 }
 
 // Advertisement returns the payload to broadcast at now (Unix seconds),
-// creating the day's key when needed.
+// creating the day's key when needed. The result is shared until the next
+// rotation: callers must not modify it.
 func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -30,6 +31,10 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 		e.advENIN = protocol.IntervalNumber(t)
 		// Whole seconds: the platform is told Unix seconds.
 		e.rotateAt = protocol.IntervalTime(e.advENIN + 1).Add(randDuration(maxRotationJitter)).Truncate(time.Second)
+		e.adv = nil
+	}
+	if e.adv != nil { // the same identifier: no key derivation (battery)
+		return e.adv, nil
 	}
 	key, err := e.keyForLocked(e.advENIN)
 	if err != nil {
@@ -39,7 +44,8 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 	rpi := ids.RPI(e.advENIN)
 	p := protocol.Payload{Service: protocol.ServiceBluezone, RPI: rpi,
 		AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: protocol.MetadataVersion, TxPower: int8(e.cfg.TxPower)})}
-	return &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), RotateAt: e.rotateAt.Unix()}, nil
+	e.adv = &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), RotateAt: e.rotateAt.Unix()}
+	return e.adv, nil
 }
 
 // keyForLocked returns the key covering interval n, making a new one (and
@@ -95,7 +101,7 @@ func (e *Engine) RotateKeyNow(now int64) error {
 			last.Period = n - last.Start
 		}
 	}
-	e.rotateAt = time.Time{}
+	e.rotateAt, e.adv = time.Time{}, nil
 	_, err := e.keyForLocked(n)
 	return err
 }
