@@ -55,6 +55,9 @@ type Config struct {
 	// (advertise 15 s on / 15 s off, scan 35 s every 120 s).
 	AdvertiseOnSeconds, AdvertiseOffSeconds int
 	ScanOnSeconds, ScanEverySeconds         int
+	// NoSync skips fsync of the sighting log. Only for simulations, where
+	// thousands of phones share one disk and a crash loses nothing of value.
+	NoSync bool
 }
 
 func (c *Config) defaults() {
@@ -150,7 +153,7 @@ func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
 	if err := os.MkdirAll(logDir, 0o700); err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
-	e := &Engine{dir: dir, cfg: cfg, seal: s, log: &sightingLog{dir: logDir, seal: s}, pending: map[protocol.RPI]*Sighting{}}
+	e := &Engine{dir: dir, cfg: cfg, seal: s, log: &sightingLog{dir: logDir, seal: s, noSync: cfg.NoSync}, pending: map[protocol.RPI]*Sighting{}}
 	if err := e.loadState(); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"time"
 
@@ -51,6 +52,9 @@ func (e *Engine) SetRiskConfig(data, sig []byte) error {
 	for _, pub := range e.pinsLocked() {
 		c, err := risk.ParseSignedConfig(data, sig, pub)
 		if err == nil {
+			if e.state.Risk != nil && reflect.DeepEqual(*e.state.Risk, c) {
+				return nil // unchanged since the last sync: nothing to write
+			}
 			e.risk, e.state.Risk = c, &c
 			return e.saveState()
 		}

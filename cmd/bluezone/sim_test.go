@@ -1,0 +1,57 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/bluezone-vn/bluezone/sim"
+)
+
+// TestSimWarnsCloseContacts runs a small city for 10 days with the real
+// engines and server, and checks that warnings track the ground truth.
+func TestSimWarnsCloseContacts(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.People, cfg.Days, cfg.Transmission, cfg.InitialInfected = 250, 10, 0.003, 6
+	res, err := runSim(context.Background(), cfg, t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%+v", *res)
+	if res.Uploads == 0 || res.TrueContacts == 0 {
+		t.Fatalf("the epidemic produced no uploads or no true contacts: %+v", res)
+	}
+	if res.Recall < 0.5 || res.Precision < 0.2 {
+		t.Fatalf("recall %.2f, precision %.2f: the warnings do not track the close contacts", res.Recall, res.Precision)
+	}
+	if res.Sightings == 0 || res.StoredBytes == 0 {
+		t.Fatalf("phones heard nothing: %+v", res)
+	}
+}
+
+func TestSimCommand(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := run(t, "", "sim", "--people", "60", "--days", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"people (with the app)", "F1 precision", "F1 recall"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stdout)
+		}
+	}
+	if !strings.Contains(stderr, "day 2/2") {
+		t.Errorf("no progress lines:\n%s", stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	var m map[string]any
+	if err != nil || json.Unmarshal(b, &m) != nil || m["people"] != float64(60) {
+		t.Fatalf("report.json: %v %s", err, b)
+	}
+	if _, stderr, code := run(t, "", "sim", "--people", "5"); code != 2 || !strings.Contains(stderr, "people 5") {
+		t.Fatalf("bad flags: exit %d: %s", code, stderr)
+	}
+}

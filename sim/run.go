@@ -1,0 +1,351 @@
+package sim
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+)
+
+// Authority is the health authority's side: the real server, reached by the
+// simulator through its own API (cmd/bluezone wires it).
+type Authority interface {
+	// IssueCode gives a confirmed person a one-time code, at sim time now.
+	IssueCode(ctx context.Context, rt export.ReportType, date, now time.Time) (string, error)
+	// Export runs the export worker at sim time now.
+	Export(ctx context.Context, now time.Time) error
+	// URL is the server's base URL for phones.
+	URL() string
+	// PublicKeyPEM is the export key phones pin.
+	PublicKeyPEM() []byte
+}
+
+// Radio model: log-distance path loss with shadowing and body loss.
+const (
+	refLossDB    = 40.0 // path loss at 1 m, 2.4 GHz
+	pathLossExp  = 2.2  // indoor with people around
+	shadowSigma  = 4.0  // dB
+	sensitivity  = -100 // dBm: weaker is not heard
+	hearingRange = 10.0 // m: pairs farther apart are not evaluated
+	scansPerSlot = 5    // one scan every 2 minutes in a 10-minute slot
+	closeDist    = 2.0  // m, ground-truth close contact
+	closeMinutes = 15   // per day, ground truth
+	slotMinutes  = 10
+)
+
+// Result holds every figure a run measures.
+type Result struct {
+	Config       Config        `json:"-"`
+	People       int           `json:"people"`
+	AppUsers     int           `json:"app_users"`
+	Days         int           `json:"days"`
+	Infections   int           `json:"infections"`
+	Confirmed    int           `json:"confirmed"`
+	Uploads      int           `json:"uploads"`
+	TrueContacts int           `json:"true_close_contacts_of_uploaders_with_app"`
+	WarnedF1     int           `json:"warned_f1"`
+	TruePositive int           `json:"true_positive_f1"`
+	Precision    float64       `json:"precision_f1"`
+	Recall       float64       `json:"recall_f1"`
+	MeanDelay    float64       `json:"mean_days_confirmation_to_warning"`
+	Sightings    int64         `json:"sightings_handled"`
+	StoredBytes  int64         `json:"stored_bytes_per_phone_mean"`
+	Wall         time.Duration `json:"-"`
+	WallSeconds  float64       `json:"wall_seconds"`
+	DailyNew     []int         `json:"daily_new_infections"`
+}
+
+// Run simulates cfg against the authority, keeping phones under dir.
+// progress (may be nil) receives one line per simulated day.
+func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress io.Writer) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	began := time.Now()
+	w := newWorld(cfg)
+	client := &phone.Client{BaseURL: auth.URL()}
+	for _, p := range w.people {
+		if !p.hasApp {
+			continue
+		}
+		key := make([]byte, phone.StorageKeyLength)
+		rand.Read(key)
+		m := models[p.model]
+		e, err := phone.Open(filepath.Join(dir, fmt.Sprint(p.id)), key, phone.Config{TxPower: m.txPower, Model: m.name, NoSync: true})
+		if err != nil {
+			return nil, err
+		}
+		if err := e.PinPublicKey(auth.PublicKeyPEM()); err != nil {
+			return nil, err
+		}
+		p.phone = e
+	}
+	res := &Result{Config: cfg, People: cfg.People, Days: cfg.Days}
+	close := map[[2]int]map[int]int{} // pair → day → minutes within 2 m
+	for day := 0; day < cfg.Days; day++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		newInf, err := w.simulateDay(day, close, res)
+		if err != nil {
+			return nil, err
+		}
+		res.DailyNew = append(res.DailyNew, newInf)
+		if err := w.endOfDay(ctx, day, auth, client, res); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			fmt.Fprintf(progress, "day %d/%d: %d new infections, %d confirmed, %d uploads, %d warned F1 (%.0fs elapsed)\n",
+				day+1, cfg.Days, newInf, res.Confirmed, res.Uploads, res.WarnedF1, time.Since(began).Seconds())
+		}
+	}
+	w.evaluate(close, res)
+	var stored int64
+	for _, p := range w.people {
+		if p.phone == nil {
+			continue
+		}
+		res.AppUsers++
+		st, err := p.phone.Status(w.dayStart(cfg.Days).Unix())
+		if err != nil {
+			return nil, err
+		}
+		stored += st.StoredBytes
+		p.phone.Close()
+	}
+	if res.AppUsers > 0 {
+		res.StoredBytes = stored / int64(res.AppUsers)
+	}
+	res.Wall = time.Since(began)
+	res.WallSeconds = res.Wall.Seconds()
+	return res, nil
+}
+
+func (w *world) dayStart(day int) time.Time { return w.cfg.Start.AddDate(0, 0, day) }
+
+type placeKey struct {
+	kind placeKind
+	id   int
+}
+
+// simulateDay moves everyone through the day in 10-minute slots.
+func (w *world) simulateDay(day int, close map[[2]int]map[int]int, res *Result) (int, error) {
+	newInf := 0
+	for _, p := range w.people {
+		p.marketToday = -1
+		if w.rng.Float64() < 0.3 {
+			p.marketToday = w.rng.IntN(w.markets)
+		}
+		p.pocketLoss = []float64{0, 4, 8}[w.rng.IntN(3)]
+	}
+	start := w.dayStart(day)
+	for _, p := range w.people {
+		if p.phone != nil { // phones advertise all day: today's key exists
+			if _, err := p.phone.Advertisement(start.Unix()); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for slot := 0; slot < 24*60/slotMinutes; slot++ {
+		m := slot * slotMinutes
+		now := day*24*60 + m
+		groups := map[placeKey][]*person{}
+		for _, p := range w.people {
+			switch {
+			case p.state == exposed && now >= p.infectiousAt:
+				p.state = infectious
+			case p.state == infectious && now >= p.recoversAt:
+				p.state = recovered
+			}
+			k, id := w.place(p, m)
+			size := placeSize[k]
+			p.x, p.y = w.rng.Float64()*size[0], w.rng.Float64()*size[1]
+			groups[placeKey{k, id}] = append(groups[placeKey{k, id}], p)
+		}
+		for _, g := range groups {
+			for i, a := range g {
+				for _, b := range g[i+1:] {
+					d := math.Hypot(a.x-b.x, a.y-b.y)
+					if d > hearingRange {
+						continue
+					}
+					if d <= closeDist {
+						key := [2]int{min(a.id, b.id), max(a.id, b.id)}
+						if close[key] == nil {
+							close[key] = map[int]int{}
+						}
+						close[key][day] += slotMinutes
+					}
+					newInf += w.transmit(a, b, d, now) + w.transmit(b, a, d, now)
+					if a.phone != nil && b.phone != nil && !(a.iOS && b.iOS) { // iOS background pairs are deaf
+						for k := 0; k < scansPerSlot; k++ {
+							t := start.Add(time.Duration(m)*time.Minute + time.Duration(k*120+w.rng.IntN(30))*time.Second).Unix()
+							for _, dir := range [][2]*person{{a, b}, {b, a}} {
+								heard, err := w.hear(dir[0], dir[1], d, t)
+								if err != nil {
+									return 0, err
+								}
+								if heard {
+									res.Sightings++
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	for _, p := range w.people {
+		if p.phone != nil {
+			if err := p.phone.Flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return newInf, nil
+}
+
+// transmit infects to from by with a hazard growing with closeness.
+func (w *world) transmit(by, to *person, d float64, now int) int {
+	if by.state != infectious || to.state != susceptible {
+		return 0
+	}
+	weight := 0.0
+	switch {
+	case d <= 1:
+		weight = 1
+	case d <= 2:
+		weight = 0.5
+	case d <= 4:
+		weight = 0.1
+	}
+	if w.rng.Float64() < 1-math.Exp(-w.cfg.Transmission*slotMinutes*weight) {
+		w.infect(to, by.id, now)
+		return 1
+	}
+	return 0
+}
+
+// hear makes rx's phone hear tx's advertisement at Unix time t, when the
+// radio model lets it through.
+func (w *world) hear(rx, tx *person, d float64, t int64) (bool, error) {
+	mt, mr := models[tx.model], models[rx.model]
+	loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + w.rng.NormFloat64()*shadowSigma + rx.pocketLoss + tx.pocketLoss
+	rssi := float64(mt.txPower) + mt.txError - loss + mr.rxOffset
+	if rssi < sensitivity {
+		return false, nil
+	}
+	adv, err := tx.phone.Advertisement(t)
+	if err != nil {
+		return false, err
+	}
+	return true, rx.phone.HandleScan(adv.Payload, int(math.Round(rssi)), t, mt.name)
+}
+
+// endOfDay confirms cases, lets consenting app users upload, runs the export
+// worker overnight and lets every phone sync the next morning.
+func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result) error {
+	night := w.dayStart(day + 1).Add(-time.Minute)
+	for _, p := range w.people {
+		if p.confirmDay >= 0 || !p.symptomatic || p.state == susceptible {
+			continue
+		}
+		onset := p.infectiousAt + 24*60
+		if (day+1)*24*60 < onset+2*24*60 { // tested two days after symptoms
+			continue
+		}
+		p.confirmDay = day
+		res.Confirmed++
+		if p.phone == nil || !p.consents {
+			continue
+		}
+		onsetDate := w.cfg.Start.Add(time.Duration(onset) * time.Minute).Truncate(24 * time.Hour)
+		code, err := auth.IssueCode(ctx, export.ReportConfirmedTest, onsetDate, night)
+		if err != nil {
+			return err
+		}
+		if _, err := p.phone.Upload(ctx, client, code, night.Unix()); err != nil {
+			return fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+		}
+		p.uploaded = true
+		res.Uploads++
+	}
+	// With 6-hour batches, yesterday's keys (embargoed until 02:00) are in
+	// the batch that ends at 06:00.
+	morning := w.dayStart(day + 1).Add(7 * time.Hour)
+	if err := auth.Export(ctx, morning); err != nil {
+		return err
+	}
+	for _, p := range w.people {
+		if p.phone == nil {
+			continue
+		}
+		if _, err := p.phone.Sync(ctx, client, morning.Unix()); err != nil {
+			return fmt.Errorf("sim: sync of person %d: %w", p.id, err)
+		}
+		if p.warnedF1Day < 0 && p.phone.Warning(morning.Unix()).Level == phone.LevelF1 {
+			p.warnedF1Day = day + 1
+			res.WarnedF1++
+		}
+	}
+	return nil
+}
+
+// evaluate compares warnings with the ground truth: an app user is a true
+// F1 when, on a day covered by an uploader's keys (from two days before
+// onset to confirmation), the two spent 15 minutes or more within 2 m.
+func (w *world) evaluate(close map[[2]int]map[int]int, res *Result) {
+	truth := map[int]int{} // person → earliest confirmation day of a case they met
+	for pair, days := range close {
+		for _, ab := range [][2]int{{pair[0], pair[1]}, {pair[1], pair[0]}} {
+			c, b := w.people[ab[0]], w.people[ab[1]]
+			if !c.uploaded || b.phone == nil {
+				continue
+			}
+			from := (c.infectiousAt+24*60)/(24*60) - 2
+			for d, mins := range days {
+				if mins >= closeMinutes && d >= from && d <= c.confirmDay {
+					if old, ok := truth[b.id]; !ok || c.confirmDay < old {
+						truth[b.id] = c.confirmDay
+					}
+				}
+			}
+		}
+	}
+	res.TrueContacts = len(truth)
+	var delay float64
+	delays := 0
+	for id, confirmed := range truth {
+		if p := w.people[id]; p.warnedF1Day >= 0 {
+			res.TruePositive++
+			if p.warnedF1Day >= confirmed { // earlier warnings came from other contacts
+				delay += float64(p.warnedF1Day - confirmed)
+				delays++
+			}
+		}
+	}
+	if res.WarnedF1 > 0 {
+		res.Precision = float64(res.TruePositive) / float64(res.WarnedF1)
+	}
+	if res.TrueContacts > 0 {
+		res.Recall = float64(res.TruePositive) / float64(res.TrueContacts)
+	}
+	if delays > 0 {
+		res.MeanDelay = delay / float64(delays)
+	}
+	for _, p := range w.people {
+		if p.state != susceptible {
+			res.Infections++
+		}
+	}
+}
+
+// TempDir makes a directory for the phones of a run.
+func TempDir() (string, error) { return os.MkdirTemp("", "bluezone-sim-*") }

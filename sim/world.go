@@ -1,0 +1,222 @@
+// Package sim is a synthetic city: people with homes, workplaces, buses and
+// markets, phones with a radio model, and an epidemic. It runs the real
+// phone engine for every phone with the app, against a real server reached
+// over HTTP, and measures what phones decided against the ground truth.
+package sim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/risk"
+)
+
+// Config describes a run. Zero values take the defaults of DefaultConfig.
+type Config struct {
+	Seed            uint64
+	People          int
+	Days            int
+	Start           time.Time // midnight UTC of the first day
+	Uptake          float64   // share of people with the app
+	IOSShare        float64   // share of app users on iOS (iOS-to-iOS in background cannot hear each other)
+	Consent         float64   // share of confirmed app users who upload
+	InitialInfected int
+	// Transmission is the infection hazard per minute at 1 m or closer.
+	Transmission float64
+	Risk         risk.Config
+}
+
+// DefaultConfig is the small run `bluezone sim` makes with no flags.
+func DefaultConfig() Config {
+	return Config{
+		Seed: 1, People: 600, Days: 14, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		Uptake: 0.6, IOSShare: 0.3, Consent: 0.8, InitialInfected: 8, Transmission: 0.0015,
+		Risk: risk.DefaultConfig(),
+	}
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	if c.People < 10 {
+		errs = append(errs, fmt.Errorf("people %d: want at least 10", c.People))
+	}
+	if c.Days < 1 || c.Days > 60 {
+		errs = append(errs, fmt.Errorf("days %d: want 1..60", c.Days))
+	}
+	for name, v := range map[string]float64{"uptake": c.Uptake, "ios share": c.IOSShare, "consent": c.Consent} {
+		if v < 0 || v > 1 {
+			errs = append(errs, fmt.Errorf("%s %v: want 0..1", name, v))
+		}
+	}
+	if c.InitialInfected < 1 || c.InitialInfected > c.People {
+		errs = append(errs, fmt.Errorf("initial infected %d: want 1..people", c.InitialInfected))
+	}
+	if c.Transmission <= 0 || c.Transmission > 1 {
+		errs = append(errs, fmt.Errorf("transmission %v: want a hazard per minute in (0, 1]", c.Transmission))
+	}
+	if err := c.Risk.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Place kinds, with the area people spread over (metres).
+type placeKind int
+
+const (
+	home placeKind = iota
+	work
+	bus
+	market
+)
+
+var placeSize = map[placeKind][2]float64{home: {6, 5}, work: {18, 12}, bus: {10, 2.5}, market: {30, 20}}
+
+// Device models: the true TX power differs from the calibrated value the
+// phone advertises, and receivers read RSSI with an offset. The calibration
+// table the authority ships knows the receive offsets.
+type deviceModel struct {
+	name      string
+	txError   float64 // true minus advertised TX power, dB
+	rxOffset  float64 // reported minus true RSSI, dB
+	txPower   int     // calibrated TX power it advertises, dBm
+	shareFrac float64
+}
+
+var models = []deviceModel{
+	{"Pixel 7", 0, 0, -8, 0.3},
+	{"Galaxy A12", -3, -6, -8, 0.35},
+	{"Redmi 9", 2, 4, -10, 0.2},
+	{"iPhone 12", -1, -2, -8, 0.15},
+}
+
+// CalibrationTable is what the authority ships: the receive offsets of the
+// known models (transmit errors stay unknown, as in reality).
+func CalibrationTable() map[string]risk.Calibration {
+	t := map[string]risk.Calibration{}
+	for _, m := range models {
+		t[m.name] = risk.Calibration{RSSICorrection: int(math.Round(-m.rxOffset))}
+	}
+	return t
+}
+
+type health int
+
+const (
+	susceptible health = iota
+	exposed
+	infectious
+	recovered
+)
+
+type person struct {
+	id        int
+	household int
+	workplace int // -1: stays home
+	busRoute  int // -1: does not commute by bus
+	hasApp    bool
+	iOS       bool
+	model     int
+
+	state        health
+	infectedAt   int // minute of the run
+	infectiousAt int
+	recoversAt   int
+	symptomatic  bool
+	confirmDay   int // -1 until confirmed
+	infectedBy   int
+	phone        *phone.Engine
+	warnedF1Day  int // -1 until warned
+	uploaded     bool
+	consents     bool
+	marketToday  int
+	x, y         float64
+	pocketLoss   float64 // dB, today: in hand, pocket or bag
+}
+
+// world is the population and its places.
+type world struct {
+	cfg        Config
+	rng        *rand.Rand
+	people     []*person
+	households int
+	workplaces int
+	buses      int
+	markets    int
+}
+
+func newWorld(cfg Config) *world {
+	w := &world{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	for len(w.people) < cfg.People {
+		size := 1 + w.rng.IntN(5)
+		for i := 0; i < size && len(w.people) < cfg.People; i++ {
+			w.people = append(w.people, &person{id: len(w.people), household: w.households, confirmDay: -1, infectedBy: -1, warnedF1Day: -1})
+		}
+		w.households++
+	}
+	w.workplaces = max(1, cfg.People/15)
+	w.buses = max(1, cfg.People/60)
+	w.markets = max(1, cfg.People/250)
+	for _, p := range w.people {
+		p.workplace, p.busRoute = -1, -1
+		if w.rng.Float64() < 0.75 {
+			p.workplace = w.rng.IntN(w.workplaces)
+			if w.rng.Float64() < 0.5 {
+				p.busRoute = w.rng.IntN(w.buses)
+			}
+		}
+		p.hasApp = w.rng.Float64() < cfg.Uptake
+		p.consents = w.rng.Float64() < cfg.Consent
+		p.iOS = p.hasApp && w.rng.Float64() < cfg.IOSShare
+		p.model = w.pickModel(p.iOS)
+	}
+	for _, i := range w.rng.Perm(len(w.people))[:cfg.InitialInfected] {
+		w.infect(w.people[i], -1, 0)
+	}
+	return w
+}
+
+func (w *world) pickModel(iOS bool) int {
+	if iOS {
+		return len(models) - 1
+	}
+	r := w.rng.Float64() * 0.85
+	for i, m := range models[:len(models)-1] {
+		if r < m.shareFrac {
+			return i
+		}
+		r -= m.shareFrac
+	}
+	return 0
+}
+
+// infect starts an infection at minute t: incubation 3–6 days, infectious
+// from a day before symptoms for 7 days, 70 % symptomatic.
+func (w *world) infect(p *person, by, t int) {
+	p.state, p.infectedBy, p.infectedAt = exposed, by, t
+	incubation := (3 + w.rng.IntN(4)) * 24 * 60
+	p.infectiousAt = t + incubation - 24*60
+	p.recoversAt = p.infectiousAt + 7*24*60
+	p.symptomatic = w.rng.Float64() < 0.7
+}
+
+// place returns where p is at minute-of-day m (10-minute slots).
+func (w *world) place(p *person, m int) (placeKind, int) {
+	switch h := m / 60; {
+	case h < 7 || h >= 19:
+		return home, p.household
+	case p.marketToday >= 0 && h == 17:
+		return market, p.marketToday
+	case p.busRoute >= 0 && (m >= 7*60 && m < 7*60+40 || m >= 16*60+30 && m < 17*60+10):
+		return bus, p.busRoute
+	case p.workplace >= 0 && m >= 7*60+40 && m < 16*60+30:
+		return work, p.workplace
+	default:
+		return home, p.household
+	}
+}
