@@ -1,13 +1,18 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/phone"
@@ -25,7 +30,26 @@ type Authority interface {
 	URL() string
 	// PublicKeyPEM is the export key phones pin.
 	PublicKeyPEM() []byte
+	// Stats reports the server's side of the run.
+	Stats(ctx context.Context) (ServerStats, error)
 }
+
+// ServerStats is what the server did during a run.
+type ServerStats struct {
+	ExportFiles int   `json:"export_files"`
+	ExportBytes int64 `json:"export_bytes"`
+	KeysInFiles int   `json:"real_keys_in_exports"`
+}
+
+// Power model of the battery estimate, stated so it can be argued with.
+const (
+	batteryWh        = 11.55 // 3000 mAh at 3.85 V
+	advertisingMW    = 5.0   // BLE advertising while on
+	scanningMW       = 15.0  // BLE scanning while on
+	cpuActiveW       = 1.0   // one core busy matching or syncing
+	advertiseOnShare = 15.0 / 30
+	scanOnShare      = 35.0 / 120
+)
 
 // Radio model: log-distance path loss with shadowing and body loss.
 const (
@@ -60,6 +84,20 @@ type Result struct {
 	Wall         time.Duration `json:"-"`
 	WallSeconds  float64       `json:"wall_seconds"`
 	DailyNew     []int         `json:"daily_new_infections"`
+	DailyWarned  []int         `json:"daily_new_f1_warnings"`
+
+	// The same city and seed without the app (nobody warned, nobody quarantined).
+	InfectionsWithoutApp int   `json:"infections_without_app"`
+	DailyNewWithoutApp   []int `json:"daily_new_infections_without_app"`
+
+	// Per phone per day.
+	DownloadBytesPerDay float64 `json:"download_bytes_per_phone_day"`
+	SyncMillisPerDay    float64 `json:"sync_and_match_ms_per_phone_day"`
+	StoredBytesPerDay   float64 `json:"stored_bytes_per_phone_day"`
+	BatteryPercentDay   float64 `json:"battery_percent_per_phone_day"`
+	PowerModel          string  `json:"battery_power_model"`
+
+	Server ServerStats `json:"server"`
 }
 
 // Run simulates cfg against the authority, keeping phones under dir.
@@ -70,7 +108,8 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	}
 	began := time.Now()
 	w := newWorld(cfg)
-	client := &phone.Client{BaseURL: auth.URL()}
+	counter := &countingTransport{next: http.DefaultTransport}
+	client := &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: counter}}
 	for _, p := range w.people {
 		if !p.hasApp {
 			continue
@@ -89,6 +128,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	}
 	res := &Result{Config: cfg, People: cfg.People, Days: cfg.Days}
 	close := map[[2]int]map[int]int{} // pair → day → minutes within 2 m
+	var syncTime time.Duration
 	for day := 0; day < cfg.Days; day++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -98,16 +138,24 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 			return nil, err
 		}
 		res.DailyNew = append(res.DailyNew, newInf)
-		if err := w.endOfDay(ctx, day, auth, client, res); err != nil {
+		warned := res.WarnedF1
+		d, err := w.endOfDay(ctx, day, auth, client, res)
+		if err != nil {
 			return nil, err
 		}
+		syncTime += d
+		res.DailyWarned = append(res.DailyWarned, res.WarnedF1-warned)
 		if progress != nil {
-			fmt.Fprintf(progress, "day %d/%d: %d new infections, %d confirmed, %d uploads, %d warned F1 (%.0fs elapsed)\n",
-				day+1, cfg.Days, newInf, res.Confirmed, res.Uploads, res.WarnedF1, time.Since(began).Seconds())
+			elapsed := time.Since(began)
+			eta := time.Duration(float64(elapsed) / float64(day+1) * float64(cfg.Days-day-1))
+			fmt.Fprintf(progress, "day %d/%d %s %d new infections, %d confirmed, %d uploads, %d warned F1 (%s elapsed, ETA %s)\n",
+				day+1, cfg.Days, bar(day+1, cfg.Days), newInf, res.Confirmed, res.Uploads, res.WarnedF1,
+				elapsed.Round(time.Second), eta.Round(time.Second))
 		}
 	}
 	w.evaluate(close, res)
 	var stored int64
+	var err error
 	for _, p := range w.people {
 		if p.phone == nil {
 			continue
@@ -122,10 +170,61 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	}
 	if res.AppUsers > 0 {
 		res.StoredBytes = stored / int64(res.AppUsers)
+		phoneDays := float64(res.AppUsers * cfg.Days)
+		res.DownloadBytesPerDay = float64(counter.bytes.Load()) / phoneDays
+		res.SyncMillisPerDay = float64(syncTime.Milliseconds()) / phoneDays
+		res.StoredBytesPerDay = float64(res.StoredBytes) / float64(cfg.Days)
+		radioWh := 24 * (advertiseOnShare*advertisingMW + scanOnShare*scanningMW) / 1000
+		cpuWh := res.SyncMillisPerDay / 1000 / 3600 * cpuActiveW
+		res.BatteryPercentDay = 100 * (radioWh + cpuWh) / batteryWh
+	}
+	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.0f%%; matching and sync at %.1f W of CPU",
+		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, cpuActiveW)
+	if res.Server, err = auth.Stats(ctx); err != nil {
+		return nil, err
+	}
+
+	// The same city without the app: who would have been infected.
+	base := cfg
+	base.Uptake = 0
+	w0 := newWorld(base)
+	for day := 0; day < cfg.Days; day++ {
+		n, err := w0.simulateDay(day, nil, nil)
+		if err != nil {
+			return nil, err
+		}
+		w0.confirmCases(day)
+		res.DailyNewWithoutApp = append(res.DailyNewWithoutApp, n)
+	}
+	for _, p := range w0.people {
+		if p.state != susceptible {
+			res.InfectionsWithoutApp++
+		}
 	}
 	res.Wall = time.Since(began)
 	res.WallSeconds = res.Wall.Seconds()
 	return res, nil
+}
+
+// bar draws a progress bar of done out of total.
+func bar(done, total int) string {
+	const width = 20
+	n := done * width / total
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
+}
+
+// countingTransport counts the bytes phones download.
+type countingTransport struct {
+	next  http.RoundTripper
+	bytes atomic.Int64
+}
+
+func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.RoundTrip(r)
+	if err == nil && r.Method == http.MethodGet && resp.ContentLength > 0 {
+		c.bytes.Add(resp.ContentLength)
+	}
+	return resp, err
 }
 
 func (w *world) dayStart(day int) time.Time { return w.cfg.Start.AddDate(0, 0, day) }
@@ -164,19 +263,26 @@ func (w *world) simulateDay(day int, close map[[2]int]map[int]int, res *Result) 
 			case p.state == infectious && now >= p.recoversAt:
 				p.state = recovered
 			}
-			k, id := w.place(p, m)
+			k, id := w.place(p, now, m)
 			size := placeSize[k]
 			p.x, p.y = w.rng.Float64()*size[0], w.rng.Float64()*size[1]
 			groups[placeKey{k, id}] = append(groups[placeKey{k, id}], p)
 		}
-		for _, g := range groups {
+		// Visit places in a fixed order: a seed must give the same run.
+		keys := make([]placeKey, 0, len(groups))
+		for k := range groups {
+			keys = append(keys, k)
+		}
+		slices.SortFunc(keys, func(a, b placeKey) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.id, b.id)) })
+		for _, k := range keys {
+			g := groups[k]
 			for i, a := range g {
 				for _, b := range g[i+1:] {
 					d := math.Hypot(a.x-b.x, a.y-b.y)
 					if d > hearingRange {
 						continue
 					}
-					if d <= closeDist {
+					if d <= closeDist && close != nil {
 						key := [2]int{min(a.id, b.id), max(a.id, b.id)}
 						if close[key] == nil {
 							close[key] = map[int]int{}
@@ -186,13 +292,13 @@ func (w *world) simulateDay(day int, close map[[2]int]map[int]int, res *Result) 
 					newInf += w.transmit(a, b, d, now) + w.transmit(b, a, d, now)
 					if a.phone != nil && b.phone != nil && !(a.iOS && b.iOS) { // iOS background pairs are deaf
 						for k := 0; k < scansPerSlot; k++ {
-							t := start.Add(time.Duration(m)*time.Minute + time.Duration(k*120+w.rng.IntN(30))*time.Second).Unix()
+							t := start.Add(time.Duration(m)*time.Minute + time.Duration(k*120+w.radio.IntN(30))*time.Second).Unix()
 							for _, dir := range [][2]*person{{a, b}, {b, a}} {
 								heard, err := w.hear(dir[0], dir[1], d, t)
 								if err != nil {
 									return 0, err
 								}
-								if heard {
+								if heard && res != nil {
 									res.Sightings++
 								}
 							}
@@ -237,7 +343,7 @@ func (w *world) transmit(by, to *person, d float64, now int) int {
 // radio model lets it through.
 func (w *world) hear(rx, tx *person, d float64, t int64) (bool, error) {
 	mt, mr := models[tx.model], models[rx.model]
-	loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + w.rng.NormFloat64()*shadowSigma + rx.pocketLoss + tx.pocketLoss
+	loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + w.radio.NormFloat64()*shadowSigma + rx.pocketLoss + tx.pocketLoss
 	rssi := float64(mt.txPower) + mt.txError - loss + mr.rxOffset
 	if rssi < sensitivity {
 		return false, nil
@@ -249,30 +355,46 @@ func (w *world) hear(rx, tx *person, d float64, t int64) (bool, error) {
 	return true, rx.phone.HandleScan(adv.Payload, int(math.Round(rssi)), t, mt.name)
 }
 
-// endOfDay confirms cases, lets consenting app users upload, runs the export
-// worker overnight and lets every phone sync the next morning.
-func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result) error {
-	night := w.dayStart(day + 1).Add(-time.Minute)
+// confirmCases confirms the cases tested today (two days after symptoms)
+// and sends them home until they recover.
+func (w *world) confirmCases(day int) []*person {
+	var out []*person
 	for _, p := range w.people {
 		if p.confirmDay >= 0 || !p.symptomatic || p.state == susceptible {
 			continue
 		}
 		onset := p.infectiousAt + 24*60
-		if (day+1)*24*60 < onset+2*24*60 { // tested two days after symptoms
+		if (day+1)*24*60 < onset+2*24*60 {
 			continue
 		}
 		p.confirmDay = day
+		p.homeUntil = max(p.homeUntil, p.recoversAt)
+		out = append(out, p)
+	}
+	return out
+}
+
+// quarantineDays is how long a warned F1 stays home.
+const quarantineDays = 10
+
+// endOfDay confirms cases, lets consenting app users upload, runs the export
+// worker overnight and lets every phone sync the next morning; warned people
+// quarantine. It returns the time phones spent syncing and matching.
+func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result) (time.Duration, error) {
+	night := w.dayStart(day + 1).Add(-time.Minute)
+	for _, p := range w.confirmCases(day) {
 		res.Confirmed++
 		if p.phone == nil || !p.consents {
 			continue
 		}
+		onset := p.infectiousAt + 24*60
 		onsetDate := w.cfg.Start.Add(time.Duration(onset) * time.Minute).Truncate(24 * time.Hour)
 		code, err := auth.IssueCode(ctx, export.ReportConfirmedTest, onsetDate, night)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := p.phone.Upload(ctx, client, code, night.Unix()); err != nil {
-			return fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+			return 0, fmt.Errorf("sim: upload of person %d: %w", p.id, err)
 		}
 		p.uploaded = true
 		res.Uploads++
@@ -281,21 +403,25 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 	// the batch that ends at 06:00.
 	morning := w.dayStart(day + 1).Add(7 * time.Hour)
 	if err := auth.Export(ctx, morning); err != nil {
-		return err
+		return 0, err
 	}
+	var spent time.Duration
 	for _, p := range w.people {
 		if p.phone == nil {
 			continue
 		}
+		t0 := time.Now()
 		if _, err := p.phone.Sync(ctx, client, morning.Unix()); err != nil {
-			return fmt.Errorf("sim: sync of person %d: %w", p.id, err)
+			return 0, fmt.Errorf("sim: sync of person %d: %w", p.id, err)
 		}
+		spent += time.Since(t0)
 		if p.warnedF1Day < 0 && p.phone.Warning(morning.Unix()).Level == phone.LevelF1 {
 			p.warnedF1Day = day + 1
+			p.homeUntil = max(p.homeUntil, (day+1+quarantineDays)*24*60)
 			res.WarnedF1++
 		}
 	}
-	return nil
+	return spent, nil
 }
 
 // evaluate compares warnings with the ground truth: an app user is a true

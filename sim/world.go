@@ -133,6 +133,7 @@ type person struct {
 	phone        *phone.Engine
 	warnedF1Day  int // -1 until warned
 	uploaded     bool
+	homeUntil    int // minute of the run: isolating (confirmed) or quarantined (warned)
 	consents     bool
 	marketToday  int
 	x, y         float64
@@ -141,8 +142,13 @@ type person struct {
 
 // world is the population and its places.
 type world struct {
-	cfg        Config
+	cfg Config
+	// Three random streams, so that a run without the app (Uptake 0) meets
+	// the same people and draws the same infections until warnings change
+	// what people do: mobility and epidemic, app ownership, radio.
 	rng        *rand.Rand
+	apps       *rand.Rand
+	radio      *rand.Rand
 	people     []*person
 	households int
 	workplaces int
@@ -151,7 +157,10 @@ type world struct {
 }
 
 func newWorld(cfg Config) *world {
-	w := &world{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))}
+	w := &world{cfg: cfg,
+		rng:   rand.New(rand.NewPCG(cfg.Seed, 1)),
+		apps:  rand.New(rand.NewPCG(cfg.Seed, 2)),
+		radio: rand.New(rand.NewPCG(cfg.Seed, 3))}
 	for len(w.people) < cfg.People {
 		size := 1 + w.rng.IntN(5)
 		for i := 0; i < size && len(w.people) < cfg.People; i++ {
@@ -170,9 +179,9 @@ func newWorld(cfg Config) *world {
 				p.busRoute = w.rng.IntN(w.buses)
 			}
 		}
-		p.hasApp = w.rng.Float64() < cfg.Uptake
-		p.consents = w.rng.Float64() < cfg.Consent
-		p.iOS = p.hasApp && w.rng.Float64() < cfg.IOSShare
+		p.hasApp = w.apps.Float64() < cfg.Uptake
+		p.consents = w.apps.Float64() < cfg.Consent
+		p.iOS = w.apps.Float64() < cfg.IOSShare && p.hasApp
 		p.model = w.pickModel(p.iOS)
 	}
 	for _, i := range w.rng.Perm(len(w.people))[:cfg.InitialInfected] {
@@ -185,7 +194,7 @@ func (w *world) pickModel(iOS bool) int {
 	if iOS {
 		return len(models) - 1
 	}
-	r := w.rng.Float64() * 0.85
+	r := w.apps.Float64() * 0.85
 	for i, m := range models[:len(models)-1] {
 		if r < m.shareFrac {
 			return i
@@ -205,10 +214,10 @@ func (w *world) infect(p *person, by, t int) {
 	p.symptomatic = w.rng.Float64() < 0.7
 }
 
-// place returns where p is at minute-of-day m (10-minute slots).
-func (w *world) place(p *person, m int) (placeKind, int) {
+// place returns where p is at minute now of the run, minute m of the day.
+func (w *world) place(p *person, now, m int) (placeKind, int) {
 	switch h := m / 60; {
-	case h < 7 || h >= 19:
+	case now < p.homeUntil || h < 7 || h >= 19:
 		return home, p.household
 	case p.marketToday >= 0 && h == 17:
 		return market, p.marketToday

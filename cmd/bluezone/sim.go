@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -26,6 +27,7 @@ import (
 // HTTP, with its clock following the simulation.
 type simAuthority struct {
 	srv *server.Server
+	db  *store.DB
 	url string
 	pem []byte
 	mu  sync.Mutex
@@ -59,6 +61,17 @@ func (a *simAuthority) Export(ctx context.Context, now time.Time) error {
 	return err
 }
 
+func (a *simAuthority) Stats(ctx context.Context) (sim.ServerStats, error) {
+	exps, err := a.db.Exports(ctx, time.Time{})
+	var st sim.ServerStats
+	for _, e := range exps {
+		st.ExportFiles++
+		st.ExportBytes += e.Size
+		st.KeysInFiles += e.Keys
+	}
+	return st, err
+}
+
 func (a *simAuthority) URL() string          { return a.url }
 func (a *simAuthority) PublicKeyPEM() []byte { return a.pem }
 
@@ -83,7 +96,7 @@ func simCommand() *command {
 			fs.IntVar(&cfg.InitialInfected, "initial-infected", d.InitialInfected, "people infected on day 0")
 			fs.Float64Var(&cfg.Transmission, "transmission", d.Transmission, "infection hazard per minute at 1 m or closer")
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
-			out := fs.String("out", "", "also write the figures as JSON to this directory (report.json)")
+			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory")
 			keep := fs.String("dir", "", "keep the phones and the server's data here (default: a temporary directory, removed)")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
@@ -115,7 +128,14 @@ func simCommand() *command {
 					if err := os.WriteFile(filepath.Join(*out, "report.json"), b, 0o644); err != nil {
 						return err
 					}
-					fmt.Fprintf(st.err, "wrote %s\n", filepath.Join(*out, "report.json"))
+					var html bytes.Buffer
+					if err := sim.WriteHTML(&html, res); err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(*out, "report.html"), html.Bytes(), 0o644); err != nil {
+						return err
+					}
+					fmt.Fprintf(st.err, "wrote %s and report.json\n", filepath.Join(*out, "report.html"))
 				}
 				return nil
 			}
@@ -141,7 +161,7 @@ func runSim(ctx context.Context, cfg sim.Config, dir string, progress io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	auth := &simAuthority{srv: srv, pem: srv.ExportPublicKeyPEM(), now: cfg.Start}
+	auth := &simAuthority{srv: srv, db: db, pem: srv.ExportPublicKeyPEM(), now: cfg.Start}
 	srv.SetClock(auth.clock)
 	if err := srv.SetRiskConfig(ctx, withCalibration(cfg)); err != nil {
 		return nil, err
@@ -173,8 +193,13 @@ func printSimResult(w io.Writer, r *sim.Result) {
 	row("F1 precision", fmt.Sprintf("%.2f", r.Precision))
 	row("F1 recall", fmt.Sprintf("%.2f", r.Recall))
 	row("days from confirmation to warning (mean)", fmt.Sprintf("%.1f", r.MeanDelay))
+	row("infections without the app (same city and seed)", r.InfectionsWithoutApp)
 	row("sightings handled by phones", r.Sightings)
-	row("stored bytes per phone (mean)", r.StoredBytes)
+	row("per phone per day: downloaded bytes", fmt.Sprintf("%.0f", r.DownloadBytesPerDay))
+	row("per phone per day: sync and matching", fmt.Sprintf("%.1f ms", r.SyncMillisPerDay))
+	row("per phone per day: stored bytes", fmt.Sprintf("%.0f", r.StoredBytesPerDay))
+	row("per phone per day: battery (estimate)", fmt.Sprintf("%.2f %%", r.BatteryPercentDay))
+	row("server: export files (bytes, real keys)", fmt.Sprintf("%d (%d, %d)", r.Server.ExportFiles, r.Server.ExportBytes, r.Server.KeysInFiles))
 	row("wall time", r.Wall.Round(time.Millisecond))
 	tw.Flush()
 }

@@ -51,7 +51,29 @@ func TestSimCommand(t *testing.T) {
 	if err != nil || json.Unmarshal(b, &m) != nil || m["people"] != float64(60) {
 		t.Fatalf("report.json: %v %s", err, b)
 	}
+	html, err := os.ReadFile(filepath.Join(out, "report.html"))
+	if err != nil || !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "F1 precision") {
+		t.Fatalf("report.html: %v", err)
+	}
 	if _, stderr, code := run(t, "", "sim", "--people", "5"); code != 2 || !strings.Contains(stderr, "people 5") {
 		t.Fatalf("bad flags: exit %d: %s", code, stderr)
+	}
+}
+
+// TestSimIsReproducible: the same seed gives the same city, epidemic and warnings.
+func TestSimIsReproducible(t *testing.T) {
+	cfg := sim.DefaultConfig()
+	cfg.People, cfg.Days, cfg.Transmission = 120, 5, 0.004
+	var got [2]*sim.Result
+	for i := range got {
+		res, err := runSim(context.Background(), cfg, t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = res
+	}
+	a, b := got[0], got[1]
+	if a.Infections != b.Infections || a.WarnedF1 != b.WarnedF1 || a.Sightings != b.Sightings || a.InfectionsWithoutApp != b.InfectionsWithoutApp {
+		t.Fatalf("two runs of seed %d differ:\n%+v\n%+v", cfg.Seed, a, b)
 	}
 }

@@ -1,0 +1,89 @@
+package sim
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+// chart is an SVG line chart of daily series.
+type chart struct {
+	Title  string
+	Series []series
+	Width  int
+	Height int
+	MaxY   int
+}
+
+type series struct {
+	Name   string
+	Color  string
+	Points string // SVG polyline points
+	Values []int
+}
+
+const chartW, chartH, chartPad = 640, 240, 40
+
+func newChart(title string, names, colors []string, data ...[]int) chart {
+	c := chart{Title: title, Width: chartW, Height: chartH, MaxY: 1}
+	for _, d := range data {
+		for _, v := range d {
+			c.MaxY = max(c.MaxY, v)
+		}
+	}
+	for i, d := range data {
+		var pts []string
+		for day, v := range d {
+			x := chartPad + float64(day)*float64(chartW-2*chartPad)/float64(max(1, len(d)-1))
+			y := float64(chartH-chartPad) - float64(v)*float64(chartH-2*chartPad)/float64(c.MaxY)
+			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+		}
+		c.Series = append(c.Series, series{Name: names[i], Color: colors[i], Points: strings.Join(pts, " "), Values: d})
+	}
+	return c
+}
+
+var reportTemplate = template.Must(template.New("report").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bluezone simulation report</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#1b1f24}
+table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid #ddd;text-align:left}
+svg{background:#fafbfc;border:1px solid #e3e6ea}</style></head><body>
+<h1>Bluezone simulation</h1>
+<p>{{.R.People}} people ({{.R.AppUsers}} with the app) for {{.R.Days}} days, seed {{.R.Config.Seed}}.
+Every app user's phone ran the real phone engine against the real server over HTTP.</p>
+<h2>Figures</h2>
+<table>
+<tr><th>infections (without the app, same city and seed)</th><td>{{.R.Infections}} ({{.R.InfectionsWithoutApp}})</td></tr>
+<tr><th>confirmed cases (uploaded)</th><td>{{.R.Confirmed}} ({{.R.Uploads}})</td></tr>
+<tr><th>true close contacts of uploaders, with the app</th><td>{{.R.TrueContacts}}</td></tr>
+<tr><th>F1 warnings (true)</th><td>{{.R.WarnedF1}} ({{.R.TruePositive}})</td></tr>
+<tr><th>F1 precision / recall</th><td>{{printf "%.2f" .R.Precision}} / {{printf "%.2f" .R.Recall}}</td></tr>
+<tr><th>days from confirmation to warning (mean)</th><td>{{printf "%.1f" .R.MeanDelay}}</td></tr>
+<tr><th>per phone per day: downloaded, stored</th><td>{{printf "%.0f" .R.DownloadBytesPerDay}} B, {{printf "%.0f" .R.StoredBytesPerDay}} B</td></tr>
+<tr><th>per phone per day: sync and matching</th><td>{{printf "%.1f" .R.SyncMillisPerDay}} ms</td></tr>
+<tr><th>per phone per day: battery (estimate)</th><td>{{printf "%.2f" .R.BatteryPercentDay}} % — {{.R.PowerModel}}</td></tr>
+<tr><th>server: export files, bytes, real keys</th><td>{{.R.Server.ExportFiles}}, {{.R.Server.ExportBytes}}, {{.R.Server.KeysInFiles}}</td></tr>
+<tr><th>wall time</th><td>{{printf "%.1f" .R.WallSeconds}} s</td></tr>
+</table>
+{{range .Charts}}<h2>{{.Title}}</h2>
+<svg width="{{.Width}}" height="{{.Height}}" viewBox="0 0 {{.Width}} {{.Height}}" role="img" aria-label="{{.Title}}">
+<line x1="40" y1="200" x2="600" y2="200" stroke="#999"/><line x1="40" y1="40" x2="40" y2="200" stroke="#999"/>
+<text x="4" y="44" font-size="11">{{.MaxY}}</text><text x="28" y="214" font-size="11">0</text>
+<text x="560" y="226" font-size="11">day →</text>
+{{range $i, $s := .Series}}<polyline fill="none" stroke="{{$s.Color}}" stroke-width="2" points="{{$s.Points}}"/>
+<text x="460" y="{{if $i}}36{{else}}20{{end}}" font-size="12" fill="{{$s.Color}}">{{$s.Name}}</text>
+{{end}}</svg>{{end}}
+</body></html>
+`))
+
+// WriteHTML writes the report with its charts (SVG, no script).
+func WriteHTML(w io.Writer, r *Result) error {
+	return reportTemplate.Execute(w, struct {
+		R      *Result
+		Charts []chart
+	}{r, []chart{
+		newChart("New infections per day", []string{"with the app", "without the app"}, []string{"#0b5cad", "#c0392b"}, r.DailyNew, r.DailyNewWithoutApp),
+		newChart("New F1 warnings per day", []string{"F1 warnings"}, []string{"#1e8449"}, r.DailyWarned),
+	}})
+}
