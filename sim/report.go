@@ -59,6 +59,8 @@ Every app user's phone ran the real phone engine against the real server over HT
 <tr><th>true close contacts of uploaders, with the app</th><td>{{.R.TrueContacts}}</td></tr>
 <tr><th>F1 warnings (true)</th><td>{{.R.WarnedF1}} ({{.R.TruePositive}})</td></tr>
 <tr><th>F1 precision / recall</th><td>{{printf "%.2f" .R.Precision}} / {{printf "%.2f" .R.Recall}}</td></tr>
+<tr><th>confirmed F1 (uploaded with RECURSIVE codes)</th><td>{{.R.ConfirmedF1}} ({{.R.UploadsF1}})</td></tr>
+<tr><th>F2 warnings (true) — precision / recall</th><td>{{.R.WarnedF2}} ({{.R.TruePositiveF2}}) — {{printf "%.2f" .R.PrecisionF2}} / {{printf "%.2f" .R.RecallF2}}</td></tr>
 <tr><th>days from confirmation to warning (mean)</th><td>{{printf "%.1f" .R.MeanDelay}}</td></tr>
 <tr><th>per phone per day: downloaded, stored</th><td>{{printf "%.0f" .R.DownloadBytesPerDay}} B, {{printf "%.0f" .R.StoredBytesPerDay}} B</td></tr>
 <tr><th>per phone per day: sync and matching</th><td>{{printf "%.1f" .R.SyncMillisPerDay}} ms</td></tr>

@@ -66,25 +66,34 @@ const (
 
 // Result holds every figure a run measures.
 type Result struct {
-	Config       Config        `json:"-"`
-	People       int           `json:"people"`
-	AppUsers     int           `json:"app_users"`
-	Days         int           `json:"days"`
-	Infections   int           `json:"infections"`
-	Confirmed    int           `json:"confirmed"`
-	Uploads      int           `json:"uploads"`
-	TrueContacts int           `json:"true_close_contacts_of_uploaders_with_app"`
-	WarnedF1     int           `json:"warned_f1"`
-	TruePositive int           `json:"true_positive_f1"`
-	Precision    float64       `json:"precision_f1"`
-	Recall       float64       `json:"recall_f1"`
-	MeanDelay    float64       `json:"mean_days_confirmation_to_warning"`
-	Sightings    int64         `json:"sightings_handled"`
-	StoredBytes  int64         `json:"stored_bytes_per_phone_mean"`
-	Wall         time.Duration `json:"-"`
-	WallSeconds  float64       `json:"wall_seconds"`
-	DailyNew     []int         `json:"daily_new_infections"`
-	DailyWarned  []int         `json:"daily_new_f1_warnings"`
+	Config       Config  `json:"-"`
+	People       int     `json:"people"`
+	AppUsers     int     `json:"app_users"`
+	Days         int     `json:"days"`
+	Infections   int     `json:"infections"`
+	Confirmed    int     `json:"confirmed"`
+	Uploads      int     `json:"uploads"`
+	TrueContacts int     `json:"true_close_contacts_of_uploaders_with_app"`
+	WarnedF1     int     `json:"warned_f1"`
+	TruePositive int     `json:"true_positive_f1"`
+	Precision    float64 `json:"precision_f1"`
+	Recall       float64 `json:"recall_f1"`
+
+	// F2: confirmed F1s publish with a RECURSIVE code; their contacts are warned F2.
+	ConfirmedF1    int           `json:"confirmed_f1"`
+	UploadsF1      int           `json:"uploads_f1"`
+	TrueContactsF2 int           `json:"true_close_contacts_of_f1_uploaders_with_app"`
+	WarnedF2       int           `json:"warned_f2"`
+	TruePositiveF2 int           `json:"true_positive_f2"`
+	PrecisionF2    float64       `json:"precision_f2"`
+	RecallF2       float64       `json:"recall_f2"`
+	MeanDelay      float64       `json:"mean_days_confirmation_to_warning"`
+	Sightings      int64         `json:"sightings_handled"`
+	StoredBytes    int64         `json:"stored_bytes_per_phone_mean"`
+	Wall           time.Duration `json:"-"`
+	WallSeconds    float64       `json:"wall_seconds"`
+	DailyNew       []int         `json:"daily_new_infections"`
+	DailyWarned    []int         `json:"daily_new_f1_warnings"`
 
 	// The same city and seed without the app (nobody warned, nobody quarantined).
 	InfectionsWithoutApp int   `json:"infections_without_app"`
@@ -139,7 +148,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		}
 		res.DailyNew = append(res.DailyNew, newInf)
 		warned := res.WarnedF1
-		d, err := w.endOfDay(ctx, day, auth, client, res)
+		d, err := w.endOfDay(ctx, day, auth, client, res, close)
 		if err != nil {
 			return nil, err
 		}
@@ -380,7 +389,7 @@ const quarantineDays = 10
 // endOfDay confirms cases, lets consenting app users upload, runs the export
 // worker overnight and lets every phone sync the next morning; warned people
 // quarantine. It returns the time phones spent syncing and matching.
-func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result) (time.Duration, error) {
+func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result, close map[[2]int]map[int]int) (time.Duration, error) {
 	night := w.dayStart(day + 1).Add(-time.Minute)
 	for _, p := range w.confirmCases(day) {
 		res.Confirmed++
@@ -415,13 +424,61 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 			return 0, fmt.Errorf("sim: sync of person %d: %w", p.id, err)
 		}
 		spent += time.Since(t0)
-		if p.warnedF1Day < 0 && p.phone.Warning(morning.Unix()).Level == phone.LevelF1 {
+		switch lv := p.phone.Warning(morning.Unix()).Level; {
+		case lv == phone.LevelF1 && p.warnedF1Day < 0:
 			p.warnedF1Day = day + 1
 			p.homeUntil = max(p.homeUntil, (day+1+quarantineDays)*24*60)
 			res.WarnedF1++
+		case lv == phone.LevelF2 && p.warnedF2Day < 0:
+			p.warnedF2Day = day + 1
+			res.WarnedF2++
 		}
 	}
+	// The authority traces today's F1 warnings: those who really were close
+	// to a case are confirmed F1 and get a RECURSIVE code with the exposure date.
+	for _, p := range w.people {
+		if p.warnedF1Day != day+1 || p.f1Exposure >= 0 {
+			continue
+		}
+		exposure := w.closeContactDay(p, close)
+		if exposure < 0 {
+			continue
+		}
+		p.f1Exposure = exposure
+		res.ConfirmedF1++
+		if !p.consents {
+			continue
+		}
+		code, err := auth.IssueCode(ctx, export.ReportRecursive, w.dayStart(exposure), morning)
+		if err != nil {
+			return 0, err
+		}
+		if _, err := p.phone.Upload(ctx, client, code, morning.Unix()); err != nil {
+			return 0, fmt.Errorf("sim: F1 upload of person %d: %w", p.id, err)
+		}
+		p.f1Uploaded = true
+		res.UploadsF1++
+	}
 	return spent, nil
+}
+
+// closeContactDay returns the latest day on which p spent 15 minutes or
+// more within 2 m of a case that published, inside the days its keys cover;
+// -1 if none.
+func (w *world) closeContactDay(p *person, close map[[2]int]map[int]int) int {
+	best := -1
+	for _, c := range w.people {
+		if !c.uploaded {
+			continue
+		}
+		from := (c.infectiousAt+24*60)/(24*60) - 2
+		for d, mins := range close[[2]int{min(p.id, c.id), max(p.id, c.id)}] {
+			if mins >= closeMinutes && d >= from && d <= c.confirmDay {
+				best = max(best, d)
+			}
+		}
+	}
+	return best
 }
 
 // evaluate compares warnings with the ground truth: an app user is a true
@@ -470,6 +527,35 @@ func (w *world) evaluate(close map[[2]int]map[int]int, res *Result) {
 		if p.state != susceptible {
 			res.Infections++
 		}
+	}
+
+	// F2: close to an F1 who published, from the F1's exposure day until the
+	// upload (RECURSIVE keys cover only those days); F1s themselves excluded.
+	truthF2 := map[int]bool{}
+	for pair, days := range close {
+		for _, ab := range [][2]int{{pair[0], pair[1]}, {pair[1], pair[0]}} {
+			f, b := w.people[ab[0]], w.people[ab[1]]
+			if _, isF1 := truth[b.id]; !f.f1Uploaded || b.phone == nil || isF1 {
+				continue
+			}
+			for d, mins := range days {
+				if mins >= closeMinutes && d >= f.f1Exposure && d < f.warnedF1Day {
+					truthF2[b.id] = true
+				}
+			}
+		}
+	}
+	res.TrueContactsF2 = len(truthF2)
+	for id := range truthF2 {
+		if w.people[id].warnedF2Day >= 0 {
+			res.TruePositiveF2++
+		}
+	}
+	if res.WarnedF2 > 0 {
+		res.PrecisionF2 = float64(res.TruePositiveF2) / float64(res.WarnedF2)
+	}
+	if res.TrueContactsF2 > 0 {
+		res.RecallF2 = float64(res.TruePositiveF2) / float64(res.TrueContactsF2)
 	}
 }
 

@@ -132,12 +132,17 @@ type person struct {
 	infectedBy   int
 	phone        *phone.Engine
 	warnedF1Day  int // -1 until warned
-	uploaded     bool
-	homeUntil    int // minute of the run: isolating (confirmed) or quarantined (warned)
-	consents     bool
-	marketToday  int
-	x, y         float64
-	pocketLoss   float64 // dB, today: in hand, pocket or bag
+	warnedF2Day  int // -1 until warned F2
+	// f1Exposure is the day of the contact for which the authority confirmed
+	// this person as F1 (-1: not confirmed F1); f1Uploaded when they published.
+	f1Exposure  int
+	f1Uploaded  bool
+	uploaded    bool
+	homeUntil   int // minute of the run: isolating (confirmed) or quarantined (warned)
+	consents    bool
+	marketToday int
+	x, y        float64
+	pocketLoss  float64 // dB, today: in hand, pocket or bag
 }
 
 // world is the population and its places.
@@ -164,7 +169,7 @@ func newWorld(cfg Config) *world {
 	for len(w.people) < cfg.People {
 		size := 1 + w.rng.IntN(5)
 		for i := 0; i < size && len(w.people) < cfg.People; i++ {
-			w.people = append(w.people, &person{id: len(w.people), household: w.households, confirmDay: -1, infectedBy: -1, warnedF1Day: -1})
+			w.people = append(w.people, &person{id: len(w.people), household: w.households, confirmDay: -1, infectedBy: -1, warnedF1Day: -1, warnedF2Day: -1, f1Exposure: -1})
 		}
 		w.households++
 	}

@@ -27,6 +27,9 @@ func TestSimWarnsCloseContacts(t *testing.T) {
 	if res.Recall < 0.5 || res.Precision < 0.2 {
 		t.Fatalf("recall %.2f, precision %.2f: the warnings do not track the close contacts", res.Recall, res.Precision)
 	}
+	if res.UploadsF1 == 0 || res.WarnedF2 == 0 || res.RecallF2 < 0.4 {
+		t.Fatalf("F2: %d RECURSIVE uploads, %d F2 warnings, recall %.2f", res.UploadsF1, res.WarnedF2, res.RecallF2)
+	}
 	if res.Sightings == 0 || res.StoredBytes == 0 {
 		t.Fatalf("phones heard nothing: %+v", res)
 	}
