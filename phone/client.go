@@ -156,12 +156,12 @@ func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, 
 		}
 		files = append(files, b)
 	}
-	rep, err := e.MatchExports(files, now)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rep, err := e.matchLocked(files, now)
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	for name := range e.state.Processed {
 		if !live[name] { // gone from the index: forget it
 			delete(e.state.Processed, name)

@@ -223,6 +223,16 @@ func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
 func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	rep, err := e.matchLocked(files, now)
+	if err != nil {
+		return nil, err
+	}
+	return rep, e.saveState()
+}
+
+// matchLocked is MatchExports without saving the state, so that Sync can
+// save once for the match and the list of files it matched.
+func (e *Engine) matchLocked(files [][]byte, now int64) (*MatchReport, error) {
 	pins := e.pinsLocked()
 	if len(pins) == 0 {
 		return nil, ErrNoPinnedKey
@@ -278,7 +288,7 @@ func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 		}
 	}
 	e.pruneExposuresLocked(now)
-	return rep, e.saveState()
+	return rep, nil
 }
 
 func (e *Engine) revokeLocked(k export.Key) int {
