@@ -11,6 +11,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -96,6 +98,8 @@ func simCommand() *command {
 			fs.IntVar(&cfg.InitialInfected, "initial-infected", d.InitialInfected, "people infected on day 0")
 			fs.Float64Var(&cfg.Transmission, "transmission", d.Transmission, "infection hazard per minute at 1 m or closer")
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
+			thresholds := fs.String("attenuation-thresholds", joinNums(d.Risk.AttenuationThresholds[:]), "risk configuration: upper bounds in dB of the Immediate, Near and Medium buckets")
+			weights := fs.String("bucket-weights", joinNums(d.Risk.BucketWeights[:]), "risk configuration: weights of the Immediate, Near, Medium and Other buckets")
 			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory")
 			keep := fs.String("dir", "", "keep the phones and the server's data here (default: a temporary directory, removed)")
 			return func(ctx context.Context, st *stdio, args []string) error {
@@ -103,6 +107,12 @@ func simCommand() *command {
 					return usageErrorf("sim: unexpected arguments %q", args)
 				}
 				cfg.Risk.MinutesThreshold = *minutes
+				if err := parseNums(*thresholds, cfg.Risk.AttenuationThresholds[:]); err != nil {
+					return usageErrorf("sim: --attenuation-thresholds: %v", err)
+				}
+				if err := parseNums(*weights, cfg.Risk.BucketWeights[:]); err != nil {
+					return usageErrorf("sim: --bucket-weights: %v", err)
+				}
 				if err := cfg.Validate(); err != nil {
 					return usageErrorf("sim: %v", err)
 				}
@@ -207,4 +217,31 @@ func printSimResult(w io.Writer, r *sim.Result) {
 	row("server: export files (bytes, real keys)", fmt.Sprintf("%d (%d, %d)", r.Server.ExportFiles, r.Server.ExportBytes, r.Server.KeysInFiles))
 	row("wall time", r.Wall.Round(time.Millisecond))
 	tw.Flush()
+}
+
+func joinNums[T int | float64](v []T) string {
+	parts := make([]string, len(v))
+	for i, x := range v {
+		parts[i] = fmt.Sprint(x)
+	}
+	return strings.Join(parts, ",")
+}
+
+// parseNums reads exactly len(dst) comma-separated numbers into dst.
+func parseNums[T int | float64](s string, dst []T) error {
+	parts := strings.Split(s, ",")
+	if len(parts) != len(dst) {
+		return fmt.Errorf("%q: want %d comma-separated numbers", s, len(dst))
+	}
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
+		if err != nil {
+			return fmt.Errorf("%q: %q is not a number", s, p)
+		}
+		if float64(T(f)) != f { // only an int T can lose a fraction
+			return fmt.Errorf("%q: %q must be a whole number", s, p)
+		}
+		dst[i] = T(f)
+	}
+	return nil
 }

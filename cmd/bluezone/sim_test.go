@@ -58,8 +58,19 @@ func TestSimCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "F1 precision") {
 		t.Fatalf("report.html: %v", err)
 	}
-	if _, stderr, code := run(t, "", "sim", "--people", "5"); code != 2 || !strings.Contains(stderr, "people 5") {
-		t.Fatalf("bad flags: exit %d: %s", code, stderr)
+	for _, bad := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--people", "5"}, "people 5"},
+		{[]string{"--attenuation-thresholds", "55,63"}, "want 3 comma-separated numbers"},
+		{[]string{"--attenuation-thresholds", "55,63.5,70"}, "whole number"},
+		{[]string{"--bucket-weights", "1,1,x,0"}, "not a number"},
+		{[]string{"--attenuation-thresholds", "70,63,55"}, "must not decrease"},
+	} {
+		if _, stderr, code := run(t, "", append([]string{"sim"}, bad.args...)...); code != 2 || !strings.Contains(stderr, bad.want) {
+			t.Errorf("sim %q: exit %d: %s", bad.args, code, stderr)
+		}
 	}
 }
 
