@@ -105,6 +105,27 @@ const (
 	PublishRequestSize     = 8192
 )
 
+// Pad grows the JSON object b to size bytes with a "padding" member of
+// filler characters; b is returned as it is when it is not an object or
+// already as large. Requests and responses are padded so that their length
+// tells nothing.
+func Pad(b []byte, size int) []byte {
+	if len(b) < 2 || b[0] != '{' || b[len(b)-1] != '}' {
+		return b
+	}
+	sep := ","
+	if strings.TrimSpace(string(b[1:len(b)-1])) == "" {
+		sep = ""
+	}
+	n := size - len(b) - len(sep) - len(`"padding":""`)
+	if n <= 0 {
+		return b
+	}
+	out := append(b[:len(b)-1:len(b)-1], sep+`"padding":"`...)
+	out = append(out, strings.Repeat("=", n)...)
+	return append(out, `"}`...)
+}
+
 // KeysHMAC is HMAC-SHA256 with the app's secret over the keys sorted by
 // their text, each written "KEY.ROLLING_START.ROLLING_PERIOD.TRANSMISSION_RISK"
 // (KEY in base64), joined by commas.

@@ -29,12 +29,21 @@ func NewDir(root string) (*Dir, error) {
 	return &Dir{root: root}, nil
 }
 
-func (d *Dir) path(name string) (string, error) {
+// checkName accepts relative, clean, non-hidden names: no way out of the
+// store's root, on disk or in a bucket.
+func checkName(name string) error {
 	clean := filepath.Clean("/" + name)[1:]
 	if clean == "" || clean != name || strings.HasPrefix(clean, ".") {
-		return "", fmt.Errorf("blob: bad name %q", name)
+		return fmt.Errorf("blob: bad name %q", name)
 	}
-	return filepath.Join(d.root, clean), nil
+	return nil
+}
+
+func (d *Dir) path(name string) (string, error) {
+	if err := checkName(name); err != nil {
+		return "", err
+	}
+	return filepath.Join(d.root, name), nil
 }
 
 // Put writes an object.

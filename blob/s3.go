@@ -53,7 +53,7 @@ func NewS3(ctx context.Context, cfg S3Config) (*S3, error) {
 }
 
 func (s *S3) key(name string) (string, error) {
-	if _, err := (&Dir{}).path(name); err != nil {
+	if err := checkName(name); err != nil {
 		return "", err
 	}
 	return path.Join(s.prefix, name), nil

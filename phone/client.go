@@ -107,17 +107,13 @@ func (c *Client) post(ctx context.Context, path string, body any, size int, chaf
 	return json.Unmarshal(raw, out)
 }
 
-// padJSON marshals v (a struct with a Padding string field) to exactly size
-// bytes when it fits, by filling the padding member.
+// padJSON marshals v padded to size bytes (see api.Pad).
 func padJSON(v any, size int) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	if n := size - len(b) - len(`,"padding":""`); n > 0 && b[len(b)-1] == '}' {
-		b = append(b[:len(b)-1], []byte(`,"padding":"`+strings.Repeat("=", n)+`"}`)...)
-	}
-	return b, nil
+	return api.Pad(b, size), nil
 }
 
 // Sync fetches index.txt, downloads the export files not yet matched,

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"path"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -50,14 +49,7 @@ func (s *Server) Handler() http.Handler {
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
-		resp, err := s.Publish(ctx, &req)
-		if err != nil && resp != nil { // nothing valid: say which keys and why
-			var ae *APIError
-			if errors.As(err, &ae) {
-				return nil, &rejectedError{APIError: ae, Rejected: resp.Rejected}
-			}
-		}
-		return resp, err
+		return s.Publish(ctx, &req)
 	})
 	mux.Handle("GET /exports/{name...}", s.instrument("/exports", http.HandlerFunc(s.serveExport)))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -70,11 +62,6 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.portalRoutes(mux)
 	return mux
-}
-
-type rejectedError struct {
-	*APIError
-	Rejected []api.KeyRejection `json:"rejected"`
 }
 
 func decode(body []byte, v any) error {
@@ -92,7 +79,7 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 		w.Header().Set("Cache-Control", "no-store")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err != nil {
-			writeJSON(w, http.StatusRequestEntityTooLarge, apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes))
+			writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 			return
 		}
 		if r.Header.Get(api.ChaffHeader) != "" {
@@ -105,44 +92,33 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-			writeJSON(w, http.StatusUnsupportedMediaType, apiErr(415, "bad_content_type", "send Content-Type: application/json"))
+			writeJSON(w, http.StatusUnsupportedMediaType, &apiErr(415, "bad_content_type", "send Content-Type: application/json").Body)
 			return
 		}
 		resp, err := h(r.Context(), body)
 		var ae *APIError
-		var re *rejectedError
 		switch {
-		case errors.As(err, &re):
-			s.metrics.errors.WithLabelValues(re.Code).Inc()
-			writeJSON(w, re.Status, re)
 		case errors.As(err, &ae):
-			s.metrics.errors.WithLabelValues(ae.Code).Inc()
-			writeJSON(w, ae.Status, ae)
+			s.metrics.errors.WithLabelValues(ae.Body.Code).Inc()
+			writeJSON(w, ae.Status, &ae.Body)
 		case err != nil:
 			s.metrics.errors.WithLabelValues("internal").Inc()
 			s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
-			writeJSON(w, http.StatusInternalServerError, apiErr(500, "internal", "the server could not answer; try again later"))
+			writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
 		default:
 			writeJSON(w, http.StatusOK, resp)
 		}
 	})
 }
 
-// writeJSON writes v padded to responseSize with a "padding" member, so that
-// response sizes reveal nothing about the outcome.
+// writeJSON writes v padded to responseSize, so that response sizes reveal
+// nothing about the outcome.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
-	if err != nil || len(b) < 2 || b[len(b)-1] != '}' {
+	if err != nil {
 		b = []byte(`{}`)
 	}
-	sep := ","
-	if len(b) == 2 {
-		sep = ""
-	}
-	pad := responseSize - len(b) - len(sep) - len(`"padding":""`)
-	if pad > 0 {
-		b = append(b[:len(b)-1], []byte(sep+`"padding":"`+strings.Repeat("=", pad)+`"}`)...)
-	}
+	b = api.Pad(b, responseSize)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)

@@ -104,8 +104,10 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 		keys = append(keys, c.k)
 	}
 	sort.Slice(resp.Rejected, func(a, b int) bool { return resp.Rejected[a].Index < resp.Rejected[b].Index })
-	if len(keys) == 0 {
-		return resp, apiErr(400, "no_valid_keys", "none of the keys was valid (%d rejected)", len(resp.Rejected))
+	if len(keys) == 0 { // say which keys and why
+		e := apiErr(400, "no_valid_keys", "none of the keys was valid (%d rejected)", len(resp.Rejected))
+		e.Body.Rejected = resp.Rejected
+		return nil, e
 	}
 	// One code may publish at most MaxKeysPerCode keys in all, however many
 	// certificates its token is exchanged for.

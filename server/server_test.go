@@ -301,6 +301,14 @@ func TestPublishRejectsWholeRequests(t *testing.T) {
 			}
 		})
 	}
+	// Nothing valid: the answer still says which key failed and why.
+	badKeys := []api.Key{{Key: keys[0].Key, RollingStart: keys[0].RollingStart, RollingPeriod: 200}}
+	var crBad api.CertificateResponse
+	e.post(t, api.PathCertificate, api.CertificateRequest{Token: vr.Token, KeyHMAC: base64.StdEncoding.EncodeToString(api.KeysHMAC(secret, badKeys))}, &crBad)
+	if st, raw := e.post(t, api.PathPublish, api.PublishRequest{Keys: badKeys, Certificate: crBad.Certificate, HMACKey: base64.StdEncoding.EncodeToString(secret)}, nil); st != 400 ||
+		!strings.Contains(string(raw), `"error_code":"no_valid_keys"`) || !strings.Contains(string(raw), `"rejected":[{"index":0,"error_code":"rolling_period_invalid"`) {
+		t.Fatalf("no valid keys: %d %s", st, raw)
+	}
 	// One code cannot publish more than 30 keys in all, even with fresh certificates.
 	many, _ := phoneKeys(e.clock.now(), 14)
 	for i, want := range []int{200, 200, 400} {

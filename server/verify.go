@@ -19,18 +19,17 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// APIError is an error the API reports to apps: a stable machine code and a
-// message for people.
+// APIError is an error the API reports to apps (see api.Error) with the
+// HTTP status it goes out with.
 type APIError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"error_code"`
-	Message string `json:"error"`
+	Status int
+	Body   api.Error
 }
 
-func (e *APIError) Error() string { return e.Code + ": " + e.Message }
+func (e *APIError) Error() string { return e.Body.Error() }
 
 func apiErr(status int, code, format string, args ...any) *APIError {
-	return &APIError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+	return &APIError{Status: status, Body: api.Error{Code: code, Message: fmt.Sprintf(format, args...)}}
 }
 
 // IssueRequest is what an official fills in to give a confirmed person a code.
