@@ -34,6 +34,9 @@ var errNotFound = errors.New("not found")
 type Client struct {
 	BaseURL string
 	HTTP    *http.Client // nil means http.DefaultClient
+	// Shared, when set, shares verification and derivation between the
+	// engines that sync through this client (simulators only).
+	Shared *Shared
 }
 
 func (c *Client) http() *http.Client {
@@ -154,7 +157,7 @@ func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, 
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rep, err := e.matchLocked(files, now)
+	rep, err := e.matchLocked(files, now, c.Shared)
 	if err != nil {
 		return nil, err
 	}

@@ -14,12 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
-	"github.com/bluezone-vn/bluezone/internal/atomicfile"
 	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/risk"
 )
@@ -55,9 +52,6 @@ type Config struct {
 	// (advertise 15 s on / 15 s off, scan 35 s every 120 s).
 	AdvertiseOnSeconds, AdvertiseOffSeconds int
 	ScanOnSeconds, ScanEverySeconds         int
-	// NoSync skips fsync of the sighting log. Only for simulations, where
-	// thousands of phones share one disk and a crash loses nothing of value.
-	NoSync bool
 }
 
 func (c *Config) defaults() {
@@ -93,7 +87,7 @@ func (c Config) validate() error {
 // results on their own threads.
 type Engine struct {
 	mu    sync.Mutex
-	dir   string
+	store Storage
 	cfg   Config
 	risk  risk.Config
 	seal  *sealer
@@ -136,11 +130,18 @@ func (k dailyKey) end() uint32 {
 	return protocol.RollingStart(k.Start) + protocol.KeyRollingPeriod
 }
 
-const stateFile = "state.sealed"
-
 // Open opens (or creates) the phone kept in dir. storageKey (32 bytes) comes
 // from the platform keystore and encrypts everything written.
 func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
+	st, err := NewDirStorage(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	return OpenStorage(st, storageKey, cfg)
+}
+
+// OpenStorage opens (or creates) the phone kept in st; see Open.
+func OpenStorage(st Storage, storageKey []byte, cfg Config) (*Engine, error) {
 	cfg.defaults()
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("phone: config: %w", err)
@@ -149,11 +150,7 @@ func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
-	logDir := filepath.Join(dir, "sightings")
-	if err := os.MkdirAll(logDir, 0o700); err != nil {
-		return nil, fmt.Errorf("phone: %w", err)
-	}
-	e := &Engine{dir: dir, cfg: cfg, seal: s, log: &sightingLog{dir: logDir, seal: s, noSync: cfg.NoSync}, pending: map[protocol.RPI]*Sighting{}}
+	e := &Engine{store: st, cfg: cfg, seal: s, log: &sightingLog{store: st, seal: s, good: map[int64]int64{}}, pending: map[protocol.RPI]*Sighting{}}
 	if err := e.loadState(); err != nil {
 		return nil, err
 	}
@@ -165,13 +162,13 @@ func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
 }
 
 func (e *Engine) loadState() error {
-	sealed, err := os.ReadFile(filepath.Join(e.dir, stateFile))
-	if errors.Is(err, os.ErrNotExist) {
+	sealed, err := e.store.ReadState()
+	if err != nil {
+		return fmt.Errorf("phone: read state: %w", err)
+	}
+	if sealed == nil {
 		e.state = state{Processed: map[string]bool{}, Exposures: map[string][]exposure{}}
 		return e.saveState()
-	}
-	if err != nil {
-		return fmt.Errorf("phone: %w", err)
 	}
 	plain, err := e.seal.open(sealed, []byte(stateFile))
 	if err != nil {
@@ -189,13 +186,13 @@ func (e *Engine) loadState() error {
 	return nil
 }
 
-// saveState replaces the state file atomically: a crash leaves the old or the new one.
+// saveState replaces the state atomically: a crash leaves the old or the new one.
 func (e *Engine) saveState() error {
 	plain, err := json.Marshal(&e.state)
 	if err != nil {
 		return fmt.Errorf("phone: encode state: %w", err)
 	}
-	if err := atomicfile.WriteFile(filepath.Join(e.dir, stateFile), e.seal.seal(plain, []byte(stateFile)), 0o600); err != nil {
+	if err := e.store.WriteState(e.seal.seal(plain, []byte(stateFile))); err != nil {
 		return fmt.Errorf("phone: save state: %w", err)
 	}
 	return nil
@@ -204,24 +201,35 @@ func (e *Engine) saveState() error {
 // Close writes what is still in memory. The engine must not be used after.
 func (e *Engine) Close() error { return e.Flush() }
 
-// Flush writes all sightings held in memory to the log. Platforms call it at
-// the end of each scan window and when the app goes to the background.
+// Flush writes all sightings held in memory to the log. Platforms call it
+// when the app goes to the background or is about to be stopped.
 func (e *Engine) Flush() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.flushLocked(time.Time{}, true)
+	return e.flushLocked(time.Time{}, true, true)
 }
 
-// flushLocked closes pending sightings older than the merge gap (all of them
-// when all is set) and writes unwritten ones when enough have gathered or all is set.
-func (e *Engine) flushLocked(now time.Time, all bool) error {
+// Checkpoint writes the sightings of identifiers no longer heard at now
+// (Unix seconds); identifiers still being heard stay in memory, so that
+// their record is not split. It bounds what a crash can lose without
+// making records larger.
+func (e *Engine) Checkpoint(now int64) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.flushLocked(time.Unix(now, 0), false, true)
+}
+
+// flushLocked closes pending sightings not heard for closeAfter (all of
+// them when closeAll is set) and writes closed ones when enough have
+// gathered or write is set.
+func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	for rpi, s := range e.pending {
-		if all || now.Unix()-s.SampleTime(len(s.Samples)-1) > closeAfter {
+		if closeAll || now.Unix()-s.SampleTime(len(s.Samples)-1) > closeAfter {
 			e.unwritten = append(e.unwritten, *s)
 			delete(e.pending, rpi)
 		}
 	}
-	if !all && len(e.unwritten) < flushEvery {
+	if !write && len(e.unwritten) < flushEvery {
 		return nil
 	}
 	byDay := map[int64][]Sighting{}

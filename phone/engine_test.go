@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -89,30 +90,65 @@ func TestCloseContactWarnsF1(t *testing.T) {
 		{"3-4 m for 20 minutes", 20 * time.Minute, -75, LevelNone},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, b := newPhone(t, -8), newPhone(t, -8)
-			if err := b.PinPublicKey(auth.pem); err != nil {
-				t.Fatal(err)
-			}
-			start := day0.Add(9 * time.Hour)
-			meet(t, a, b, start, tt.duration, tt.rssi)
-			now := start.Add(24 * time.Hour).Unix()
-			zip := auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)
-			rep, err := b.MatchExports([][]byte{zip}, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Matched != 1 {
-				t.Errorf("matched %d keys, want 1 (%+v)", rep.Matched, rep)
-			}
-			w := b.Warning(now)
-			if w.Level != tt.wantLevel {
-				t.Fatalf("warning %+v, want level %d", w, tt.wantLevel)
-			}
-			if w.Level == LevelF1 && (w.Day != "2026-11-10" || w.Advice != AdviceF1) {
-				t.Errorf("warning %+v", w)
-			}
-		})
+		for _, shared := range []*Shared{nil, NewShared()} {
+			t.Run(fmt.Sprintf("%s/shared=%v", tt.name, shared != nil), func(t *testing.T) {
+				a, b := newPhone(t, -8), newPhone(t, -8)
+				if err := b.PinPublicKey(auth.pem); err != nil {
+					t.Fatal(err)
+				}
+				start := day0.Add(9 * time.Hour)
+				meet(t, a, b, start, tt.duration, tt.rssi)
+				now := start.Add(24 * time.Hour).Unix()
+				zip := auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)
+				rep := matchWith(t, b, [][]byte{zip}, now, shared)
+				if rep.Matched != 1 {
+					t.Errorf("matched %d keys, want 1 (%+v)", rep.Matched, rep)
+				}
+				w := b.Warning(now)
+				if w.Level != tt.wantLevel {
+					t.Fatalf("warning %+v, want level %d", w, tt.wantLevel)
+				}
+				if w.Level == LevelF1 && (w.Day != "2026-11-10" || w.Advice != AdviceF1) {
+					t.Errorf("warning %+v", w)
+				}
+			})
+		}
+	}
+}
+
+// matchWith is MatchExports, sharing work through shared when it is set.
+func matchWith(t testing.TB, e *Engine, files [][]byte, now int64, shared *Shared) *MatchReport {
+	t.Helper()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rep, err := e.matchLocked(files, now, shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+// TestSharedVerificationKeepsPins: a file another engine verified through
+// Shared is still refused by an engine that does not pin its signer.
+func TestSharedVerificationKeepsPins(t *testing.T) {
+	auth, other := newAuthority(t), newAuthority(t)
+	a, b, c := newPhone(t, -8), newPhone(t, -8), newPhone(t, -8)
+	b.PinPublicKey(auth.pem)
+	c.PinPublicKey(other.pem)
+	start := day0.Add(9 * time.Hour)
+	meet(t, a, b, start, 20*time.Minute, -60)
+	meet(t, a, c, start, 20*time.Minute, -60)
+	now := start.Add(24 * time.Hour).Unix()
+	zip := auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)
+	shared := NewShared()
+	if rep := matchWith(t, b, [][]byte{zip}, now, shared); rep.Matched != 1 {
+		t.Fatalf("pinned engine: %+v", rep)
+	}
+	c.mu.Lock()
+	_, err := c.matchLocked([][]byte{zip}, now, shared)
+	c.mu.Unlock()
+	if !errors.Is(err, ErrUnverified) {
+		t.Fatalf("engine pinning another key: err = %v, want ErrUnverified", err)
 	}
 }
 
@@ -157,35 +193,34 @@ func TestReplayOutsideToleranceNeverMatches(t *testing.T) {
 		{"a day late", 24 * time.Hour, false},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a, b := newPhone(t, -8), newPhone(t, -8)
-			b.PinPublicKey(auth.pem)
-			sent := day0.Add(9 * time.Hour)
-			adv, err := a.Advertisement(sent.Unix())
-			if err != nil {
-				t.Fatal(err)
-			}
-			intervalEnd := protocol.IntervalTime(protocol.IntervalNumber(sent) + 1)
-			heard := intervalEnd.Add(tt.delay)
-			// The attacker replays it for an hour, once per scan.
-			for i := 0; i < 30; i++ {
-				at := heard.Add(time.Duration(i) * 2 * time.Minute)
-				if tt.delay < 0 {
-					at = heard.Add(-time.Duration(i) * 2 * time.Minute)
-				}
-				if err := b.HandleScan(adv.Payload, -50, at.Unix(), ""); err != nil {
+		for _, shared := range []*Shared{nil, NewShared()} {
+			t.Run(fmt.Sprintf("%s/shared=%v", tt.name, shared != nil), func(t *testing.T) {
+				a, b := newPhone(t, -8), newPhone(t, -8)
+				b.PinPublicKey(auth.pem)
+				sent := day0.Add(9 * time.Hour)
+				adv, err := a.Advertisement(sent.Unix())
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			now := sent.Add(26 * time.Hour).Unix()
-			rep, err := b.MatchExports([][]byte{auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := rep.Matched == 1; got != tt.match {
-				t.Fatalf("matched = %v, want %v (%+v)", got, tt.match, rep)
-			}
-		})
+				intervalEnd := protocol.IntervalTime(protocol.IntervalNumber(sent) + 1)
+				heard := intervalEnd.Add(tt.delay)
+				// The attacker replays it for an hour, once per scan.
+				for i := 0; i < 30; i++ {
+					at := heard.Add(time.Duration(i) * 2 * time.Minute)
+					if tt.delay < 0 {
+						at = heard.Add(-time.Duration(i) * 2 * time.Minute)
+					}
+					if err := b.HandleScan(adv.Payload, -50, at.Unix(), ""); err != nil {
+						t.Fatal(err)
+					}
+				}
+				now := sent.Add(26 * time.Hour).Unix()
+				rep := matchWith(t, b, [][]byte{auth.export(t, published(a.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now, shared)
+				if got := rep.Matched == 1; got != tt.match {
+					t.Fatalf("matched = %v, want %v (%+v)", got, tt.match, rep)
+				}
+			})
+		}
 	}
 }
 

@@ -33,9 +33,9 @@ func FuzzLogFile(f *testing.F) {
 	f.Add([]byte{0xff, 0xff, 0xff, 0x00})
 	s, _ := newSealer(storageKey(2))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d := t.TempDir()
-		os.WriteFile(filepath.Join(d, dayFileName(1)), data, 0o600)
-		l := &sightingLog{dir: d, seal: s}
+		st := NewMemoryStorage()
+		st.WriteLog(1, 0, data)
+		l := &sightingLog{store: st, seal: s, good: map[int64]int64{}}
 		l.read(1)
 		if err := l.append(1, []Sighting{{Time: 90000, Samples: []Sample{{RSSI: -1}}}}); err != nil {
 			return // a damaged middle frame is reported, not overwritten

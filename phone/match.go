@@ -49,8 +49,8 @@ func (e *Engine) SetRiskConfig(data, sig []byte) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var lastErr error = ErrNoPinnedKey
-	for _, pub := range e.pinsLocked() {
-		c, err := risk.ParseSignedConfig(data, sig, pub)
+	for _, p := range e.pinsLocked() {
+		c, err := risk.ParseSignedConfig(data, sig, p.key)
 		if err == nil {
 			if e.state.Risk != nil && reflect.DeepEqual(*e.state.Risk, c) {
 				return nil // unchanged since the last sync: nothing to write
@@ -63,11 +63,17 @@ func (e *Engine) SetRiskConfig(data, sig []byte) error {
 	return fmt.Errorf("phone: risk configuration: %w", lastErr)
 }
 
-func (e *Engine) pinsLocked() []*ecdsa.PublicKey {
-	var out []*ecdsa.PublicKey
+// pin is a pinned export signing key.
+type pin struct {
+	pem []byte
+	key *ecdsa.PublicKey
+}
+
+func (e *Engine) pinsLocked() []pin {
+	var out []pin
 	for _, p := range e.state.Pins {
 		if k, err := export.ParsePublicKeyPEM(p); err == nil {
-			out = append(out, k)
+			out = append(out, pin{p, k})
 		}
 	}
 	return out
@@ -158,16 +164,26 @@ type hit struct {
 // match returns the sightings of key k with at least one sample within the
 // replay tolerance of the identifier's interval. derived reports whether any
 // HKDF was spent.
-func (ix *sightingIndex) match(k export.Key) (hits []hit, derived bool) {
+func (ix *sightingIndex) match(k export.Key, shared *Shared) (hits []hit, derived bool) {
 	var ids *protocol.Identifiers
+	var cached *[protocol.KeyRollingPeriod]protocol.RPI
 	for n := k.RollingStart; n < k.RollingStart+k.RollingPeriod; n++ {
 		if !ix.isCandidate(n) {
 			continue
 		}
-		if ids == nil {
-			ids = protocol.NewRPIOnly(protocol.TEK(k.Data))
+		var rpi protocol.RPI
+		switch {
+		case shared != nil && k.RollingPeriod <= protocol.KeyRollingPeriod:
+			if cached == nil {
+				cached, derived = shared.identifiers(protocol.TEK(k.Data), k.RollingStart), true
+			}
+			rpi = cached[n-k.RollingStart]
+		default:
+			if ids == nil {
+				ids, derived = protocol.NewRPIOnly(protocol.TEK(k.Data)), true
+			}
+			rpi = ids.RPI(n)
 		}
-		rpi := ids.RPI(n)
 		if !ix.mayContain(&rpi) {
 			continue
 		}
@@ -181,7 +197,7 @@ func (ix *sightingIndex) match(k export.Key) (hits []hit, derived bool) {
 			}
 		}
 	}
-	return hits, ids != nil
+	return hits, derived
 }
 
 // withinTolerance reports whether a sighting at t could be a live broadcast
@@ -195,7 +211,7 @@ func withinTolerance(t int64, n uint32) bool {
 
 // loadSightingsLocked flushes memory and reads the retained log.
 func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
-	if err := e.flushLocked(time.Time{}, true); err != nil {
+	if err := e.flushLocked(time.Time{}, true, true); err != nil {
 		return nil, err
 	}
 	today := now / secondsPerDay
@@ -223,7 +239,7 @@ func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
 func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rep, err := e.matchLocked(files, now)
+	rep, err := e.matchLocked(files, now, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -232,26 +248,17 @@ func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 
 // matchLocked is MatchExports without saving the state, so that Sync can
 // save once for the match and the list of files it matched.
-func (e *Engine) matchLocked(files [][]byte, now int64) (*MatchReport, error) {
+// shared (may be nil) shares verification and derivation with other engines.
+func (e *Engine) matchLocked(files [][]byte, now int64, shared *Shared) (*MatchReport, error) {
 	pins := e.pinsLocked()
 	if len(pins) == 0 {
 		return nil, ErrNoPinnedKey
 	}
 	var archives []*export.Archive
 	for i, data := range files {
-		a, err := export.Read(data)
+		a, err := verifyFile(shared, data, pins)
 		if err != nil {
 			return nil, fmt.Errorf("phone: export file %d: %w", i, err)
-		}
-		ok := false
-		for _, pub := range pins {
-			if a.Verify(pub) == nil {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return nil, fmt.Errorf("phone: export file %d: %w", i, ErrUnverified)
 		}
 		archives = append(archives, a)
 	}
@@ -268,7 +275,7 @@ func (e *Engine) matchLocked(files [][]byte, now int64) (*MatchReport, error) {
 				rep.Revoked += e.revokeLocked(k)
 				continue
 			}
-			hits, derived := ix.match(k)
+			hits, derived := ix.match(k, shared)
 			if derived {
 				rep.KeysDerived++
 			}

@@ -78,7 +78,7 @@ func (e *Engine) Tick(r Radio, now int64) (next int64, err error) {
 		}
 		rs.scanning = scanOn
 		if !scanOn { // a scan window closed: write what it heard
-			if err := e.flushLocked(time.Unix(now, 0), false); err != nil {
+			if err := e.flushLocked(time.Unix(now, 0), false, false); err != nil {
 				return 0, err
 			}
 		}

@@ -59,7 +59,7 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 		}
 	}
 	e.pending[p.RPI] = &Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: []Sample{{RSSI: int8(rssi)}}}
-	return e.flushLocked(time.Unix(now, 0), false)
+	return e.flushLocked(time.Unix(now, 0), false, false)
 }
 
 func abs64(x int64) int64 { return max(x, -x) }

@@ -4,12 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 
 	"github.com/bluezone-vn/bluezone/protocol"
 )
@@ -82,19 +77,19 @@ func decodeSightings(b []byte, out []Sighting) ([]Sighting, error) {
 	return out, nil
 }
 
-// sightingLog keeps sightings in one append-only file per UTC day. The file
-// is a sequence of frames: 4-byte length, then a sealed block of records.
-// Each frame is synced when written, so a crash loses at most the records not
-// yet flushed; a torn last frame is cut off when the file is next appended to.
+// sightingLog keeps sightings in one append-only log per UTC day. A log is
+// a sequence of frames: 4-byte length, then a sealed block of records. Each
+// frame is durable when written, so a crash loses at most the records not
+// yet flushed; a torn last frame is cut off when the log is next appended to.
 type sightingLog struct {
-	dir    string
-	seal   *sealer
-	noSync bool // see Config.NoSync
+	store Storage
+	seal  *sealer
+	// good is the verified length of each day's log this engine appended
+	// to, so that an append need not read the log again.
+	good map[int64]int64
 }
 
 func dayFileName(day int64) string { return strconv.FormatInt(day, 10) + logSuffix }
-
-func (l *sightingLog) path(day int64) string { return filepath.Join(l.dir, dayFileName(day)) }
 
 // append writes records, which must all be of one day, as one frame.
 func (l *sightingLog) append(day int64, recs []Sighting) error {
@@ -106,42 +101,31 @@ func (l *sightingLog) append(day int64, recs []Sighting) error {
 		plain = recs[i].appendTo(plain)
 	}
 	name := dayFileName(day)
+	good, ok := l.good[day]
+	if !ok {
+		data, err := l.store.ReadLog(day)
+		if err != nil {
+			return fmt.Errorf("sighting log: read %s: %w", name, err)
+		}
+		if _, good, err = l.frames(data, name, false); err != nil {
+			return err
+		}
+	}
 	sealed := l.seal.seal(plain, []byte(name))
-	p := l.path(day)
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return fmt.Errorf("sighting log: %w", err)
-	}
-	defer f.Close()
-	_, good, err := l.readFrames(f, name, false)
-	if err != nil {
-		return err
-	}
-	if err := f.Truncate(good); err != nil { // drop a torn frame from a crash
-		return fmt.Errorf("sighting log: %w", err)
-	}
 	frame := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(sealed)), uint32(len(sealed)))
 	frame = append(frame, sealed...)
-	if _, err := f.WriteAt(frame, good); err != nil {
+	if err := l.store.WriteLog(day, good, frame); err != nil {
+		delete(l.good, day)
 		return fmt.Errorf("sighting log: write %s: %w", name, err)
 	}
-	if l.noSync {
-		return nil
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sighting log: sync %s: %w", name, err)
-	}
+	l.good[day] = good + int64(len(frame))
 	return nil
 }
 
-// readFrames reads a day file, returning its records (when decode is set) and
+// frames reads a day's log, returning its records (when decode is set) and
 // the length of its intact prefix. Only a damaged tail is tolerated, as left
 // by a crash mid-write; a frame that fails authentication elsewhere is an error.
-func (l *sightingLog) readFrames(f *os.File, name string, decode bool) ([]Sighting, int64, error) {
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return nil, 0, fmt.Errorf("sighting log: read %s: %w", name, err)
-	}
+func (l *sightingLog) frames(data []byte, name string, decode bool) ([]Sighting, int64, error) {
 	var out []Sighting
 	off := 0
 	for off+4 <= len(data) {
@@ -166,53 +150,35 @@ func (l *sightingLog) readFrames(f *os.File, name string, decode bool) ([]Sighti
 	return out, int64(off), nil
 }
 
-// read returns the sightings of one day (none if the file does not exist).
+// read returns the sightings of one day (none if it has no log).
 func (l *sightingLog) read(day int64) ([]Sighting, error) {
-	f, err := os.Open(l.path(day))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
+	data, err := l.store.ReadLog(day)
 	if err != nil {
-		return nil, fmt.Errorf("sighting log: %w", err)
+		return nil, fmt.Errorf("sighting log: read %s: %w", dayFileName(day), err)
 	}
-	defer f.Close()
-	recs, _, err := l.readFrames(f, dayFileName(day), true)
+	recs, _, err := l.frames(data, dayFileName(day), true)
 	return recs, err
 }
 
-// days lists the days that have a file, oldest first.
+// days lists the days that have a log, oldest first.
 func (l *sightingLog) days() ([]int64, error) {
-	ents, err := os.ReadDir(l.dir)
+	days, err := l.store.LogDays()
 	if err != nil {
 		return nil, fmt.Errorf("sighting log: %w", err)
 	}
-	var days []int64
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), logSuffix)
-		if !ok {
-			continue
-		}
-		if d, err := strconv.ParseInt(name, 10, 64); err == nil {
-			days = append(days, d)
-		}
-	}
-	sort.Slice(days, func(i, j int) bool { return days[i] < days[j] })
 	return days, nil
 }
 
 // bytes returns the stored size of the log.
 func (l *sightingLog) bytes() (int64, error) {
-	days, err := l.days()
-	var total int64
-	for _, d := range days {
-		if fi, err := os.Stat(l.path(d)); err == nil {
-			total += fi.Size()
-		}
+	n, err := l.store.LogBytes()
+	if err != nil {
+		return 0, fmt.Errorf("sighting log: %w", err)
 	}
-	return total, err
+	return n, nil
 }
 
-// deleteBefore removes the files of days before day.
+// deleteBefore removes the logs of days before day.
 func (l *sightingLog) deleteBefore(day int64) error {
 	days, err := l.days()
 	if err != nil {
@@ -220,9 +186,10 @@ func (l *sightingLog) deleteBefore(day int64) error {
 	}
 	for _, d := range days {
 		if d < day {
-			if err := os.Remove(l.path(d)); err != nil {
+			if err := l.store.DeleteLog(d); err != nil {
 				return fmt.Errorf("sighting log: %w", err)
 			}
+			delete(l.good, d)
 		}
 	}
 	return nil

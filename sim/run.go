@@ -126,7 +126,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		key := make([]byte, phone.StorageKeyLength)
 		rand.Read(key)
 		m := models[p.model]
-		e, err := phone.Open(filepath.Join(dir, fmt.Sprint(p.id)), key, phone.Config{TxPower: m.txPower, Model: m.name, NoSync: true})
+		e, err := phone.Open(filepath.Join(dir, fmt.Sprint(p.id)), key, phone.Config{TxPower: m.txPower, Model: m.name})
 		if err != nil {
 			return nil, err
 		}
