@@ -94,13 +94,27 @@ type Engine struct {
 	log   *sightingLog
 	state state
 
-	pending   map[protocol.RPI]*Sighting // this scan window's sightings, merged
-	unwritten []Sighting                 // closed sightings waiting for a flush
+	// open holds the sightings of identifiers still being heard, in the
+	// order first heard; pending finds them by identifier.
+	open      []openSighting
+	pending   map[uint64]int32 // by pendingKey
+	unwritten []Sighting       // closed sightings waiting for a flush
 	// Current advertisement: identifier of interval advENIN until rotateAt.
 	advENIN  uint32
 	rotateAt time.Time
 	adv      *Advertisement // of advENIN, until rotateAt
-	radio    radioState
+	advTEK   protocol.TEK   // the key advIDs derive from
+	advIDs   *protocol.Identifiers
+	// nextSweep (Unix seconds) is when pending sightings are next checked
+	// for identifiers no longer heard.
+	nextSweep int64
+	radio     radioState
+}
+
+// openSighting is a sighting still being added to.
+type openSighting struct {
+	Sighting
+	last int64 // time of the last sample
 }
 
 // state is what the engine persists besides the sighting log.
@@ -150,7 +164,7 @@ func OpenStorage(st Storage, storageKey []byte, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
-	e := &Engine{store: st, cfg: cfg, seal: s, log: &sightingLog{store: st, seal: s, good: map[int64]int64{}}, pending: map[protocol.RPI]*Sighting{}}
+	e := &Engine{store: st, cfg: cfg, seal: s, log: &sightingLog{store: st, seal: s, good: map[int64]int64{}}, pending: map[uint64]int32{}}
 	if err := e.loadState(); err != nil {
 		return nil, err
 	}
@@ -223,26 +237,47 @@ func (e *Engine) Checkpoint(now int64) error {
 // them when closeAll is set) and writes closed ones when enough have
 // gathered or write is set.
 func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
-	for rpi, s := range e.pending {
-		if closeAll || now.Unix()-s.SampleTime(len(s.Samples)-1) > closeAfter {
-			e.unwritten = append(e.unwritten, *s)
-			delete(e.pending, rpi)
+	keep := 0
+	for i := range e.open {
+		o := &e.open[i]
+		if closeAll || now.Unix()-o.last > closeAfter {
+			e.unwritten = append(e.unwritten, o.Sighting)
+			delete(e.pending, pendingKey(o.RPI))
+			continue
 		}
+		if keep != i {
+			e.open[keep] = *o
+			e.pending[pendingKey(o.RPI)] = int32(keep)
+		}
+		keep++
 	}
+	clear(e.open[keep:]) // drop references to moved samples
+	e.open = e.open[:keep]
 	if !write && len(e.unwritten) < flushEvery {
 		return nil
 	}
+	if len(e.unwritten) == 0 {
+		return nil
+	}
 	byDay := map[int64][]Sighting{}
-	for _, s := range e.unwritten {
-		d := s.Time / secondsPerDay
-		byDay[d] = append(byDay[d], s)
+	first := e.unwritten[0].Time / secondsPerDay
+	for i, s := range e.unwritten {
+		if d := s.Time / secondsPerDay; d != first || len(byDay) > 0 {
+			if len(byDay) == 0 { // more than one day: group them
+				byDay[first] = append([]Sighting(nil), e.unwritten[:i]...)
+			}
+			byDay[d] = append(byDay[d], s)
+		}
+	}
+	if len(byDay) == 0 {
+		byDay[first] = e.unwritten // all of one day, as almost always
 	}
 	for d, recs := range byDay {
 		if err := e.log.append(d, recs); err != nil {
 			return err
 		}
 	}
-	e.unwritten = e.unwritten[:0]
+	e.unwritten = nil // its samples are written: let them go
 	return nil
 }
 

@@ -40,7 +40,10 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := protocol.NewIdentifiers(key.TEK)
+	if e.advIDs == nil || e.advTEK != key.TEK { // derive a key's two HKDFs once, not at every rotation
+		e.advTEK, e.advIDs = key.TEK, protocol.NewIdentifiers(key.TEK)
+	}
+	ids := e.advIDs
 	rpi := ids.RPI(e.advENIN)
 	p := protocol.Payload{Service: protocol.ServiceBluezone, RPI: rpi,
 		AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: protocol.MetadataVersion, TxPower: int8(e.cfg.TxPower)})}

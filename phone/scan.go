@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -44,23 +45,49 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if s, ok := e.pending[p.RPI]; ok {
-		last := s.SampleTime(len(s.Samples) - 1)
-		switch {
-		case abs64(now-last) <= mergeGap: // the same scan window
+	key := pendingKey(p.RPI)
+	if i, ok := e.pending[key]; ok {
+		o := &e.open[i]
+		switch s := &o.Sighting; {
+		case s.RPI != p.RPI: // another identifier with the same first 8 bytes: one of them is written out
+			e.unwritten = append(e.unwritten, *s)
+			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
+			return nil
+		case abs64(now-o.last) <= mergeGap: // the same scan window
 			x := &s.Samples[len(s.Samples)-1]
 			x.RSSI = max(x.RSSI, int8(rssi))
 			return nil
-		case now > last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
+		case now > o.last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
 			s.Samples = append(s.Samples, Sample{Offset: uint16(now - s.Time), RSSI: int8(rssi)})
+			o.last = now
 			return nil
 		default: // out of order, too long or across midnight: a new record
 			e.unwritten = append(e.unwritten, *s)
+			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
+			return nil
 		}
 	}
-	e.pending[p.RPI] = &Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: []Sample{{RSSI: int8(rssi)}}}
+	e.pending[key] = int32(len(e.open))
+	e.open = append(e.open, openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now})
+	if now < e.nextSweep { // a sweep now and then, not one per new identifier
+		return nil
+	}
+	e.nextSweep = now + closeAfter/2
 	return e.flushLocked(time.Unix(now, 0), false, false)
 }
+
+// typicalSamples: an identifier lives 10 minutes and is scanned every 2.
+const typicalSamples = 6
+
+func (e *Engine) newSightingLocked(p protocol.Payload, rssi int, now int64, model string) Sighting {
+	samples := make([]Sample, 1, typicalSamples)
+	samples[0].RSSI = int8(rssi)
+	return Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: samples}
+}
+
+// pendingKey is the first 8 bytes of an identifier: RPIs are AES outputs, so
+// these are as good as the whole for a table of the few dozen heard at once.
+func pendingKey(r protocol.RPI) uint64 { return binary.LittleEndian.Uint64(r[:8]) }
 
 func abs64(x int64) int64 { return max(x, -x) }
 

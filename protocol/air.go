@@ -90,7 +90,10 @@ func ParseAdvertisement(b []byte) (Payload, error) {
 	if len(b) > maxScanRecord {
 		return Payload{}, fmt.Errorf("advertisement of %d bytes, at most %d: %w", len(b), maxScanRecord, ErrMalformedAdvertisement)
 	}
-	var found []Payload
+	// The first Bluezone payload wins, then the first EN one; every
+	// structure is still checked.
+	var found Payload
+	have := false
 	for i := 0; i < len(b); {
 		n := int(b[i])
 		if n == 0 { // zero length ends the significant part
@@ -113,15 +116,12 @@ func ParseAdvertisement(b []byte) (Payload, error) {
 		if err != nil {
 			return Payload{}, fmt.Errorf("advertisement: %w", err)
 		}
-		found = append(found, p)
-	}
-	for _, p := range found {
-		if p.Service == ServiceBluezone {
-			return p, nil
+		if !have || p.Service == ServiceBluezone && found.Service != ServiceBluezone {
+			found, have = p, true
 		}
 	}
-	if len(found) > 0 {
-		return found[0], nil
+	if have {
+		return found, nil
 	}
 	return Payload{}, fmt.Errorf("advertisement: %w", ErrNoExposureService)
 }

@@ -1,21 +1,20 @@
 package sim
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
+	"runtime"
 	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
 )
 
@@ -107,88 +106,116 @@ type Result struct {
 	PowerModel          string  `json:"battery_power_model"`
 
 	Server ServerStats `json:"server"`
+
+	// How the run was made.
+	FullSyncPhones     int     `json:"full_sync_phones"`
+	SyncedPhonesPerDay float64 `json:"phones_synced_per_day"`
+	Workers            int     `json:"workers"`
 }
 
-// Run simulates cfg against the authority, keeping phones under dir.
+// run is one simulation in progress.
+type run struct {
+	cfg     Config
+	w       *world
+	auth    Authority
+	workers []*worker
+	res     *Result
+
+	arena      *arena
+	cdn        *cdn
+	counted    *countingTransport // the full-sync phones' downloads
+	fullClient *phone.Client      // phones syncing as real ones do
+	fastClient *phone.Client      // the others, sharing work
+	shared     *phone.Shared
+
+	// Ground truth: per person, the days with 15 minutes or more within 2 m
+	// of someone. heard[day] lists whose phones could hear whose.
+	contacts [][]contact
+	heard    []adjacency
+	// owners maps the keys of uploaders to them; files are the export files
+	// already read.
+	owners map[protocol.TEK]int
+	files  map[string]bool
+
+	syncTime      time.Duration // of full-sync phones
+	fullPhoneDays int
+	syncs         int
+}
+
+type contact struct {
+	other int32
+	day   int16
+}
+
+// adjacency lists, per person, the phones in hearing range on one day.
+type adjacency struct {
+	start []int32 // person i's list is next[start[i]:start[i+1]]
+	next  []int32
+}
+
+func (a adjacency) of(i int) []int32 {
+	if a.start == nil {
+		return nil
+	}
+	return a.next[a.start[i]:a.start[i+1]]
+}
+
+// Run simulates cfg against the authority, keeping phones' data under dir.
 // progress (may be nil) receives one line per simulated day.
 func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress io.Writer) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
 	began := time.Now()
-	w := newWorld(cfg)
-	counter := &countingTransport{next: http.DefaultTransport}
-	client := &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: counter}}
-	for _, p := range w.people {
-		if !p.hasApp {
-			continue
-		}
-		key := make([]byte, phone.StorageKeyLength)
-		rand.Read(key)
-		m := models[p.model]
-		e, err := phone.Open(filepath.Join(dir, fmt.Sprint(p.id)), key, phone.Config{TxPower: m.txPower, Model: m.name})
-		if err != nil {
-			return nil, err
-		}
-		if err := e.PinPublicKey(auth.PublicKeyPEM()); err != nil {
-			return nil, err
-		}
-		p.phone = e
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
-	res := &Result{Config: cfg, People: cfg.People, Days: cfg.Days}
-	close := map[[2]int]map[int]int{} // pair → day → minutes within 2 m
-	var syncTime time.Duration
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	ar, err := newArena(filepath.Join(dir, "sightings.arena"))
+	if err != nil {
+		return nil, err
+	}
+	defer ar.close()
+	r := &run{cfg: cfg, w: newWorld(cfg), auth: auth, arena: ar, cdn: newCDN(http.DefaultTransport),
+		shared: phone.NewShared(), contacts: make([][]contact, cfg.People), owners: map[protocol.TEK]int{}, files: map[string]bool{},
+		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, FullSyncPhones: 0, Workers: cfg.Workers}}
+	r.counted = &countingTransport{next: r.cdn}
+	r.fullClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.counted}}
+	r.fastClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.cdn}, Shared: r.shared}
+	for range cfg.Workers {
+		r.workers = append(r.workers, r.w.newWorker(true))
+	}
+	if err := r.openPhones(); err != nil {
+		return nil, err
+	}
+	res := r.res
 	for day := 0; day < cfg.Days; day++ {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		newInf, err := w.simulateDay(day, close, res)
+		tally, err := r.w.simulateDay(ctx, r.workers, day, true)
 		if err != nil {
 			return nil, err
 		}
-		res.DailyNew = append(res.DailyNew, newInf)
+		res.Sightings += tally.sightings
+		res.DailyNew = append(res.DailyNew, tally.newInf)
+		r.recordTruth(day, tally)
 		warned := res.WarnedF1
-		d, err := w.endOfDay(ctx, day, auth, client, res, close)
-		if err != nil {
+		if err := r.endOfDay(ctx, day); err != nil {
 			return nil, err
 		}
-		syncTime += d
 		res.DailyWarned = append(res.DailyWarned, res.WarnedF1-warned)
 		if progress != nil {
 			elapsed := time.Since(began)
 			eta := time.Duration(float64(elapsed) / float64(day+1) * float64(cfg.Days-day-1))
 			fmt.Fprintf(progress, "day %d/%d %s %d new infections, %d confirmed, %d uploads, %d warned F1 (%s elapsed, ETA %s)\n",
-				day+1, cfg.Days, bar(day+1, cfg.Days), newInf, res.Confirmed, res.Uploads, res.WarnedF1,
+				day+1, cfg.Days, bar(day+1, cfg.Days), tally.newInf, res.Confirmed, res.Uploads, res.WarnedF1,
 				elapsed.Round(time.Second), eta.Round(time.Second))
 		}
 	}
-	w.evaluate(close, res)
-	var stored int64
-	var err error
-	for _, p := range w.people {
-		if p.phone == nil {
-			continue
-		}
-		res.AppUsers++
-		st, err := p.phone.Status(w.dayStart(cfg.Days).Unix())
-		if err != nil {
-			return nil, err
-		}
-		stored += st.StoredBytes
-		p.phone.Close()
+	r.evaluate()
+	if err := r.phoneFigures(); err != nil {
+		return nil, err
 	}
-	if res.AppUsers > 0 {
-		res.StoredBytes = stored / int64(res.AppUsers)
-		phoneDays := float64(res.AppUsers * cfg.Days)
-		res.DownloadBytesPerDay = float64(counter.bytes.Load()) / phoneDays
-		res.SyncMillisPerDay = float64(syncTime.Milliseconds()) / phoneDays
-		res.StoredBytesPerDay = float64(res.StoredBytes) / float64(cfg.Days)
-		radioWh := 24 * (advertiseOnShare*advertisingMW + scanOnShare*scanningMW) / 1000
-		cpuWh := res.SyncMillisPerDay / 1000 / 3600 * cpuActiveW
-		res.BatteryPercentDay = 100 * (radioWh + cpuWh) / batteryWh
-	}
-	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.0f%%; matching and sync at %.1f W of CPU",
-		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, cpuActiveW)
 	if res.Server, err = auth.Stats(ctx); err != nil {
 		return nil, err
 	}
@@ -197,13 +224,17 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	base := cfg
 	base.Uptake = 0
 	w0 := newWorld(base)
+	workers := make([]*worker, cfg.Workers)
+	for i := range workers {
+		workers[i] = w0.newWorker(false)
+	}
 	for day := 0; day < cfg.Days; day++ {
-		n, err := w0.simulateDay(day, nil, nil)
+		t, err := w0.simulateDay(ctx, workers, day, false)
 		if err != nil {
 			return nil, err
 		}
 		w0.confirmCases(day)
-		res.DailyNewWithoutApp = append(res.DailyNewWithoutApp, n)
+		res.DailyNewWithoutApp = append(res.DailyNewWithoutApp, t.newInf)
 	}
 	for _, p := range w0.people {
 		if p.state != susceptible {
@@ -215,6 +246,103 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	return res, nil
 }
 
+// openPhones gives every app user a phone running the real engine.
+func (r *run) openPhones() error {
+	for _, p := range r.w.people {
+		if !p.hasApp {
+			continue
+		}
+		key := make([]byte, phone.StorageKeyLength)
+		rand.Read(key)
+		m := models[p.model]
+		p.storage = &phoneStorage{a: r.arena}
+		e, err := phone.OpenStorage(p.storage, key, phone.Config{TxPower: m.txPower, Model: m.name})
+		if err != nil {
+			return err
+		}
+		if err := e.PinPublicKey(r.auth.PublicKeyPEM()); err != nil {
+			return err
+		}
+		p.phone = e
+		if r.res.FullSyncPhones < r.cfg.FullSyncPhones {
+			p.fullSync = true
+			r.res.FullSyncPhones++
+		}
+	}
+	return nil
+}
+
+// recordTruth keeps the day's close contacts (15 minutes or more within
+// 2 m) and who could hear whom.
+func (r *run) recordTruth(day int, t *dayTally) {
+	for k, mins := range t.close {
+		if mins < closeMinutes {
+			continue
+		}
+		a, b := pairOf(k)
+		r.contacts[a] = append(r.contacts[a], contact{int32(b), int16(day)})
+		r.contacts[b] = append(r.contacts[b], contact{int32(a), int16(day)})
+	}
+	adj := adjacency{start: make([]int32, len(r.w.people)+1)}
+	for k := range t.heard {
+		a, b := pairOf(k)
+		adj.start[a+1]++
+		adj.start[b+1]++
+	}
+	for i := range r.w.people {
+		adj.start[i+1] += adj.start[i]
+	}
+	adj.next = make([]int32, adj.start[len(r.w.people)])
+	fill := append([]int32(nil), adj.start...)
+	for k := range t.heard {
+		a, b := pairOf(k)
+		adj.next[fill[a]] = int32(b)
+		fill[a]++
+		adj.next[fill[b]] = int32(a)
+		fill[b]++
+	}
+	r.heard = append(r.heard, adj)
+	// Older days can no longer be matched: their keys are past retention.
+	if old := day - phone.RetentionDays - 2; old >= 0 {
+		r.heard[old] = adjacency{}
+	}
+}
+
+// phoneFigures fills in the per phone per day figures.
+func (r *run) phoneFigures() error {
+	res := r.res
+	var stored int64
+	for _, p := range r.w.people {
+		if p.phone == nil {
+			continue
+		}
+		res.AppUsers++
+		n, err := p.storage.LogBytes()
+		if err != nil {
+			return err
+		}
+		stored += n
+		if err := p.phone.Close(); err != nil {
+			return err
+		}
+	}
+	if res.AppUsers > 0 {
+		res.StoredBytes = stored / int64(res.AppUsers)
+		res.StoredBytesPerDay = float64(res.StoredBytes) / float64(r.cfg.Days)
+		res.SyncedPhonesPerDay = float64(r.syncs) / float64(r.cfg.Days)
+	}
+	if r.fullPhoneDays > 0 {
+		res.DownloadBytesPerDay = float64(r.counted.bytes.Load()) / float64(r.fullPhoneDays)
+		res.SyncMillisPerDay = float64(r.syncTime.Microseconds()) / 1000 / float64(r.fullPhoneDays)
+	}
+	radioWh := 24 * (advertiseOnShare*advertisingMW + scanOnShare*scanningMW) / 1000
+	cpuWh := res.SyncMillisPerDay / 1000 / 3600 * cpuActiveW
+	res.BatteryPercentDay = 100 * (radioWh + cpuWh) / batteryWh
+	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.0f%%; matching and sync at %.1f W of CPU",
+		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, cpuActiveW)
+	return nil
+}
+
 // bar draws a progress bar of done out of total.
 func bar(done, total int) string {
 	const width = 20
@@ -222,147 +350,7 @@ func bar(done, total int) string {
 	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
-// countingTransport counts the bytes phones download.
-type countingTransport struct {
-	next  http.RoundTripper
-	bytes atomic.Int64
-}
-
-func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := c.next.RoundTrip(r)
-	if err == nil && r.Method == http.MethodGet && resp.ContentLength > 0 {
-		c.bytes.Add(resp.ContentLength)
-	}
-	return resp, err
-}
-
 func (w *world) dayStart(day int) time.Time { return w.cfg.Start.AddDate(0, 0, day) }
-
-type placeKey struct {
-	kind placeKind
-	id   int
-}
-
-// simulateDay moves everyone through the day in 10-minute slots.
-func (w *world) simulateDay(day int, close map[[2]int]map[int]int, res *Result) (int, error) {
-	newInf := 0
-	for _, p := range w.people {
-		p.marketToday = -1
-		if w.rng.Float64() < 0.3 {
-			p.marketToday = w.rng.IntN(w.markets)
-		}
-		p.pocketLoss = []float64{0, 4, 8}[w.rng.IntN(3)]
-	}
-	start := w.dayStart(day)
-	for _, p := range w.people {
-		if p.phone != nil { // phones advertise all day: today's key exists
-			if _, err := p.phone.Advertisement(start.Unix()); err != nil {
-				return 0, err
-			}
-		}
-	}
-	for slot := 0; slot < 24*60/slotMinutes; slot++ {
-		m := slot * slotMinutes
-		now := day*24*60 + m
-		groups := map[placeKey][]*person{}
-		for _, p := range w.people {
-			switch {
-			case p.state == exposed && now >= p.infectiousAt:
-				p.state = infectious
-			case p.state == infectious && now >= p.recoversAt:
-				p.state = recovered
-			}
-			k, id := w.place(p, now, m)
-			size := placeSize[k]
-			p.x, p.y = w.rng.Float64()*size[0], w.rng.Float64()*size[1]
-			groups[placeKey{k, id}] = append(groups[placeKey{k, id}], p)
-		}
-		// Visit places in a fixed order: a seed must give the same run.
-		keys := make([]placeKey, 0, len(groups))
-		for k := range groups {
-			keys = append(keys, k)
-		}
-		slices.SortFunc(keys, func(a, b placeKey) int { return cmp.Or(cmp.Compare(a.kind, b.kind), cmp.Compare(a.id, b.id)) })
-		for _, k := range keys {
-			g := groups[k]
-			for i, a := range g {
-				for _, b := range g[i+1:] {
-					d := math.Hypot(a.x-b.x, a.y-b.y)
-					if d > hearingRange {
-						continue
-					}
-					if d <= closeDist && close != nil {
-						key := [2]int{min(a.id, b.id), max(a.id, b.id)}
-						if close[key] == nil {
-							close[key] = map[int]int{}
-						}
-						close[key][day] += slotMinutes
-					}
-					newInf += w.transmit(a, b, d, now) + w.transmit(b, a, d, now)
-					if a.phone != nil && b.phone != nil && !(a.iOS && b.iOS) { // iOS background pairs are deaf
-						for k := 0; k < scansPerSlot; k++ {
-							t := start.Add(time.Duration(m)*time.Minute + time.Duration(k*120+w.radio.IntN(30))*time.Second).Unix()
-							for _, dir := range [][2]*person{{a, b}, {b, a}} {
-								heard, err := w.hear(dir[0], dir[1], d, t)
-								if err != nil {
-									return 0, err
-								}
-								if heard && res != nil {
-									res.Sightings++
-								}
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	for _, p := range w.people {
-		if p.phone != nil {
-			if err := p.phone.Flush(); err != nil {
-				return 0, err
-			}
-		}
-	}
-	return newInf, nil
-}
-
-// transmit infects to from by with a hazard growing with closeness.
-func (w *world) transmit(by, to *person, d float64, now int) int {
-	if by.state != infectious || to.state != susceptible {
-		return 0
-	}
-	weight := 0.0
-	switch {
-	case d <= 1:
-		weight = 1
-	case d <= 2:
-		weight = 0.5
-	case d <= 4:
-		weight = 0.1
-	}
-	if w.rng.Float64() < 1-math.Exp(-w.cfg.Transmission*slotMinutes*weight) {
-		w.infect(to, by.id, now)
-		return 1
-	}
-	return 0
-}
-
-// hear makes rx's phone hear tx's advertisement at Unix time t, when the
-// radio model lets it through.
-func (w *world) hear(rx, tx *person, d float64, t int64) (bool, error) {
-	mt, mr := models[tx.model], models[rx.model]
-	loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + w.radio.NormFloat64()*shadowSigma + rx.pocketLoss + tx.pocketLoss
-	rssi := float64(mt.txPower) + mt.txError - loss + mr.rxOffset
-	if rssi < sensitivity {
-		return false, nil
-	}
-	adv, err := tx.phone.Advertisement(t)
-	if err != nil {
-		return false, err
-	}
-	return true, rx.phone.HandleScan(adv.Payload, int(math.Round(rssi)), t, mt.name)
-}
 
 // confirmCases confirms the cases tested today (two days after symptoms)
 // and sends them home until they recover.
@@ -386,10 +374,26 @@ func (w *world) confirmCases(day int) []*person {
 // quarantineDays is how long a warned F1 stays home.
 const quarantineDays = 10
 
+// upload publishes p's keys with a code of type rt for date, at now.
+func (r *run) upload(ctx context.Context, p *person, rt export.ReportType, date, now time.Time) error {
+	code, err := r.auth.IssueCode(ctx, rt, date, now)
+	if err != nil {
+		return err
+	}
+	for _, k := range p.phone.DiagnosisKeys(0, now.Unix()) {
+		r.owners[k.TEK] = p.id
+	}
+	if _, err := p.phone.Upload(ctx, r.fullClient, code, now.Unix()); err != nil {
+		return fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+	}
+	return nil
+}
+
 // endOfDay confirms cases, lets consenting app users upload, runs the export
-// worker overnight and lets every phone sync the next morning; warned people
-// quarantine. It returns the time phones spent syncing and matching.
-func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *phone.Client, res *Result, close map[[2]int]map[int]int) (time.Duration, error) {
+// worker overnight and lets phones sync the next morning; warned people
+// quarantine, and the authority confirms F1s, who publish in turn.
+func (r *run) endOfDay(ctx context.Context, day int) error {
+	w, res := r.w, r.res
 	night := w.dayStart(day + 1).Add(-time.Minute)
 	for _, p := range w.confirmCases(day) {
 		res.Confirmed++
@@ -398,12 +402,8 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 		}
 		onset := p.infectiousAt + 24*60
 		onsetDate := w.cfg.Start.Add(time.Duration(onset) * time.Minute).Truncate(24 * time.Hour)
-		code, err := auth.IssueCode(ctx, export.ReportConfirmedTest, onsetDate, night)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := p.phone.Upload(ctx, client, code, night.Unix()); err != nil {
-			return 0, fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+		if err := r.upload(ctx, p, export.ReportConfirmedTest, onsetDate, night); err != nil {
+			return err
 		}
 		p.uploaded = true
 		res.Uploads++
@@ -411,20 +411,41 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 	// With 6-hour batches, yesterday's keys (embargoed until 02:00) are in
 	// the batch that ends at 06:00.
 	morning := w.dayStart(day + 1).Add(7 * time.Hour)
-	if err := auth.Export(ctx, morning); err != nil {
-		return 0, err
+	if err := r.auth.Export(ctx, morning); err != nil {
+		return err
 	}
-	var spent time.Duration
-	for _, p := range w.people {
-		if p.phone == nil {
-			continue
+	r.cdn.purge()
+	r.shared.Reset()
+	toSync, err := r.mustSync(ctx, day)
+	if err != nil {
+		return err
+	}
+	levels := make([]int, len(toSync))
+	took := make([]time.Duration, len(toSync))
+	err = parallel(ctx, r.workers, len(toSync), 8, func(_ *worker, i int) error {
+		p := toSync[i]
+		c := r.fastClient
+		if p.fullSync {
+			c = r.fullClient
 		}
 		t0 := time.Now()
-		if _, err := p.phone.Sync(ctx, client, morning.Unix()); err != nil {
-			return 0, fmt.Errorf("sim: sync of person %d: %w", p.id, err)
+		if _, err := p.phone.Sync(ctx, c, morning.Unix()); err != nil {
+			return fmt.Errorf("sim: sync of person %d: %w", p.id, err)
 		}
-		spent += time.Since(t0)
-		switch lv := p.phone.Warning(morning.Unix()).Level; {
+		took[i] = time.Since(t0)
+		levels[i] = p.phone.Warning(morning.Unix()).Level
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.syncs += len(toSync)
+	for i, p := range toSync {
+		if p.fullSync {
+			r.syncTime += took[i]
+			r.fullPhoneDays++
+		}
+		switch lv := levels[i]; {
 		case lv == phone.LevelF1 && p.warnedF1Day < 0:
 			p.warnedF1Day = day + 1
 			p.homeUntil = max(p.homeUntil, (day+1+quarantineDays)*24*60)
@@ -436,11 +457,11 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 	}
 	// The authority traces today's F1 warnings: those who really were close
 	// to a case are confirmed F1 and get a RECURSIVE code with the exposure date.
-	for _, p := range w.people {
+	for _, p := range toSync {
 		if p.warnedF1Day != day+1 || p.f1Exposure >= 0 {
 			continue
 		}
-		exposure := w.closeContactDay(p, close)
+		exposure := r.closeContactDay(p)
 		if exposure < 0 {
 			continue
 		}
@@ -449,55 +470,130 @@ func (w *world) endOfDay(ctx context.Context, day int, auth Authority, client *p
 		if !p.consents {
 			continue
 		}
-		code, err := auth.IssueCode(ctx, export.ReportRecursive, w.dayStart(exposure), morning)
-		if err != nil {
-			return 0, err
-		}
-		if _, err := p.phone.Upload(ctx, client, code, morning.Unix()); err != nil {
-			return 0, fmt.Errorf("sim: F1 upload of person %d: %w", p.id, err)
+		if err := r.upload(ctx, p, export.ReportRecursive, w.dayStart(exposure), morning); err != nil {
+			return err
 		}
 		p.f1Uploaded = true
 		res.UploadsF1++
 	}
-	return spent, nil
+	return nil
+}
+
+// mustSync returns the phones that sync this morning, in order: the
+// full-sync phones, and those that heard, on a day the key covers (or next
+// to it, as identifiers match two hours either side), someone whose keys
+// are in export files published since the last sync. No other phone holds
+// a sighting those keys could match.
+func (r *run) mustSync(ctx context.Context, day int) ([]*person, error) {
+	pub, err := r.newlyPublished(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mark := make([]bool, len(r.w.people))
+	for _, k := range pub {
+		for d := max(0, k.day-1); d <= min(day, k.day+1); d++ {
+			for _, v := range r.heard[d].of(k.owner) {
+				mark[v] = true
+			}
+		}
+	}
+	var out []*person
+	for _, p := range r.w.people {
+		if p.phone != nil && (p.fullSync || mark[p.id]) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// ownedKey is a published key of a simulated uploader.
+type ownedKey struct {
+	owner int
+	day   int // of the run
+}
+
+// newlyPublished reads the export files that appeared since the last call
+// (through the CDN, as phones do) and returns their keys of uploaders.
+func (r *run) newlyPublished(ctx context.Context) ([]ownedKey, error) {
+	index, err := r.fetch(ctx, api.PathExports+api.IndexName)
+	if err != nil {
+		return nil, fmt.Errorf("sim: %w", err)
+	}
+	var out []ownedKey
+	for _, name := range strings.Fields(string(index)) {
+		if r.files[name] {
+			continue
+		}
+		r.files[name] = true
+		b, err := r.fetch(ctx, api.PathExports+name)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		a, err := export.Read(b)
+		if err != nil {
+			return nil, fmt.Errorf("sim: %s: %w", name, err)
+		}
+		for _, k := range append(a.File.Keys, a.File.Revised...) {
+			owner, ok := r.owners[protocol.TEK(k.Data)]
+			if !ok {
+				continue // padding
+			}
+			t := protocol.IntervalTime(k.RollingStart)
+			out = append(out, ownedKey{owner, int(t.Sub(r.cfg.Start) / (24 * time.Hour))})
+		}
+	}
+	return out, nil
+}
+
+// fetch GETs a path through the CDN.
+func (r *run) fetch(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(r.auth.URL(), "/")+path, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := r.cdn.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // closeContactDay returns the latest day on which p spent 15 minutes or
 // more within 2 m of a case that published, inside the days its keys cover;
 // -1 if none.
-func (w *world) closeContactDay(p *person, close map[[2]int]map[int]int) int {
+func (r *run) closeContactDay(p *person) int {
 	best := -1
-	for _, c := range w.people {
-		if !c.uploaded {
-			continue
-		}
-		from := (c.infectiousAt+24*60)/(24*60) - 2
-		for d, mins := range close[[2]int{min(p.id, c.id), max(p.id, c.id)}] {
-			if mins >= closeMinutes && d >= from && d <= c.confirmDay {
-				best = max(best, d)
-			}
+	for _, c := range r.contacts[p.id] {
+		o, d := r.w.people[c.other], int(c.day)
+		if o.uploaded && d >= f0From(o) && d <= o.confirmDay {
+			best = max(best, d)
 		}
 	}
 	return best
 }
 
+// f0From is the first day an uploaded case's keys cover: two days before onset.
+func f0From(c *person) int { return (c.infectiousAt+24*60)/(24*60) - 2 }
+
 // evaluate compares warnings with the ground truth: an app user is a true
 // F1 when, on a day covered by an uploader's keys (from two days before
 // onset to confirmation), the two spent 15 minutes or more within 2 m.
-func (w *world) evaluate(close map[[2]int]map[int]int, res *Result) {
+func (r *run) evaluate() {
+	w, res := r.w, r.res
 	truth := map[int]int{} // person → earliest confirmation day of a case they met
-	for pair, days := range close {
-		for _, ab := range [][2]int{{pair[0], pair[1]}, {pair[1], pair[0]}} {
-			c, b := w.people[ab[0]], w.people[ab[1]]
-			if !c.uploaded || b.phone == nil {
-				continue
-			}
-			from := (c.infectiousAt+24*60)/(24*60) - 2
-			for d, mins := range days {
-				if mins >= closeMinutes && d >= from && d <= c.confirmDay {
-					if old, ok := truth[b.id]; !ok || c.confirmDay < old {
-						truth[b.id] = c.confirmDay
-					}
+	for _, b := range w.people {
+		if b.phone == nil {
+			continue
+		}
+		for _, ct := range r.contacts[b.id] {
+			c, d := w.people[ct.other], int(ct.day)
+			if c.uploaded && d >= f0From(c) && d <= c.confirmDay {
+				if old, ok := truth[b.id]; !ok || c.confirmDay < old {
+					truth[b.id] = c.confirmDay
 				}
 			}
 		}
@@ -531,24 +627,19 @@ func (w *world) evaluate(close map[[2]int]map[int]int, res *Result) {
 
 	// F2: close to an F1 who published, from the F1's exposure day until the
 	// upload (RECURSIVE keys cover only those days); F1s themselves excluded.
-	truthF2 := map[int]bool{}
-	for pair, days := range close {
-		for _, ab := range [][2]int{{pair[0], pair[1]}, {pair[1], pair[0]}} {
-			f, b := w.people[ab[0]], w.people[ab[1]]
-			if _, isF1 := truth[b.id]; !f.f1Uploaded || b.phone == nil || isF1 {
-				continue
-			}
-			for d, mins := range days {
-				if mins >= closeMinutes && d >= f.f1Exposure && d < f.warnedF1Day {
-					truthF2[b.id] = true
-				}
-			}
+	for _, b := range w.people {
+		if _, isF1 := truth[b.id]; b.phone == nil || isF1 {
+			continue
 		}
-	}
-	res.TrueContactsF2 = len(truthF2)
-	for id := range truthF2 {
-		if w.people[id].warnedF2Day >= 0 {
-			res.TruePositiveF2++
+		for _, ct := range r.contacts[b.id] {
+			f, d := w.people[ct.other], int(ct.day)
+			if f.f1Uploaded && d >= f.f1Exposure && d < f.warnedF1Day {
+				res.TrueContactsF2++
+				if b.warnedF2Day >= 0 {
+					res.TruePositiveF2++
+				}
+				break
+			}
 		}
 	}
 	if res.WarnedF2 > 0 {

@@ -28,6 +28,16 @@ type Config struct {
 	// Transmission is the infection hazard per minute at 1 m or closer.
 	Transmission float64
 	Risk         risk.Config
+	// FullSyncPhones is how many phones (the first app users) sync every
+	// morning in full, as a real phone does, sharing no work with the
+	// others: the download, time and battery figures are theirs. The other
+	// phones sync only when a new export holds keys of someone they heard
+	// (the others could not match anything), sharing verification and
+	// identifier derivation; both give the same warnings.
+	FullSyncPhones int
+	// Workers is how many goroutines move the city and sync phones
+	// (0: one per CPU). Results do not depend on it.
+	Workers int
 }
 
 // DefaultConfig is the small run `bluezone sim` makes with no flags.
@@ -35,7 +45,7 @@ func DefaultConfig() Config {
 	return Config{
 		Seed: 1, People: 600, Days: 14, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
 		Uptake: 0.6, IOSShare: 0.3, Consent: 0.8, InitialInfected: 8, Transmission: 0.0015,
-		Risk: risk.DefaultConfig(),
+		Risk: risk.DefaultConfig(), FullSyncPhones: 500,
 	}
 }
 
@@ -53,6 +63,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s %v: want 0..1", name, v))
 		}
 	}
+	if c.People > maxPeople {
+		errs = append(errs, fmt.Errorf("people %d: at most %d", c.People, maxPeople))
+	}
+	if c.FullSyncPhones < 0 || c.Workers < 0 {
+		errs = append(errs, fmt.Errorf("full-sync phones %d, workers %d: want 0 or more", c.FullSyncPhones, c.Workers))
+	}
 	if c.InitialInfected < 1 || c.InitialInfected > c.People {
 		errs = append(errs, fmt.Errorf("initial infected %d: want 1..people", c.InitialInfected))
 	}
@@ -65,6 +81,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// maxPeople keeps person numbers within the 32 bits pair keys use for each.
+const maxPeople = 50_000_000
+
 // Place kinds, with the area people spread over (metres).
 type placeKind int
 
@@ -73,9 +92,10 @@ const (
 	work
 	bus
 	market
+	placeKinds
 )
 
-var placeSize = map[placeKind][2]float64{home: {6, 5}, work: {18, 12}, bus: {10, 2.5}, market: {30, 20}}
+var placeSize = [placeKinds][2]float64{home: {6, 5}, work: {18, 12}, bus: {10, 2.5}, market: {30, 20}}
 
 // Device models: the true TX power differs from the calibrated value the
 // phone advertises, and receivers read RSSI with an offset. The calibration
@@ -141,47 +161,51 @@ type person struct {
 	homeUntil   int // minute of the run: isolating (confirmed) or quarantined (warned)
 	consents    bool
 	marketToday int
-	x, y        float64
 	pocketLoss  float64 // dB, today: in hand, pocket or bag
+	fullSync    bool    // one of Config.FullSyncPhones
+	// adv is what the phone broadcasts from the slot's start, next what it
+	// broadcasts from adv.RotateAt.
+	adv, next *phone.Advertisement
+	storage   *phoneStorage
 }
 
 // world is the population and its places.
 type world struct {
 	cfg Config
-	// Three random streams, so that a run without the app (Uptake 0) meets
-	// the same people and draws the same infections until warnings change
-	// what people do: mobility and epidemic, app ownership, radio.
-	rng        *rand.Rand
-	apps       *rand.Rand
-	radio      *rand.Rand
-	people     []*person
-	households int
-	workplaces int
-	buses      int
-	markets    int
+	// Random streams, so that a run without the app (Uptake 0) meets the
+	// same people and draws the same infections until warnings change what
+	// people do: rng for daily choices, apps for app ownership, and per
+	// place and slot a mobility-and-epidemic stream and a radio stream
+	// (see meet), so that places can be visited in parallel.
+	rng    *rand.Rand
+	apps   *rand.Rand
+	people []*person
+	// Places are numbered kind by kind: kind k's place i is placeBase[k]+i.
+	placeBase [placeKinds + 1]int
 }
 
 func newWorld(cfg Config) *world {
 	w := &world{cfg: cfg,
-		rng:   rand.New(rand.NewPCG(cfg.Seed, 1)),
-		apps:  rand.New(rand.NewPCG(cfg.Seed, 2)),
-		radio: rand.New(rand.NewPCG(cfg.Seed, 3))}
+		rng:  rand.New(rand.NewPCG(cfg.Seed, 1)),
+		apps: rand.New(rand.NewPCG(cfg.Seed, 2))}
+	households := 0
 	for len(w.people) < cfg.People {
 		size := 1 + w.rng.IntN(5)
 		for i := 0; i < size && len(w.people) < cfg.People; i++ {
-			w.people = append(w.people, &person{id: len(w.people), household: w.households, confirmDay: -1, infectedBy: -1, warnedF1Day: -1, warnedF2Day: -1, f1Exposure: -1})
+			w.people = append(w.people, &person{id: len(w.people), household: households, confirmDay: -1, infectedBy: -1, warnedF1Day: -1, warnedF2Day: -1, f1Exposure: -1})
 		}
-		w.households++
+		households++
 	}
-	w.workplaces = max(1, cfg.People/15)
-	w.buses = max(1, cfg.People/60)
-	w.markets = max(1, cfg.People/250)
+	counts := [placeKinds]int{home: households, work: max(1, cfg.People/15), bus: max(1, cfg.People/60), market: max(1, cfg.People/250)}
+	for k := range placeKinds {
+		w.placeBase[k+1] = w.placeBase[k] + counts[k]
+	}
 	for _, p := range w.people {
 		p.workplace, p.busRoute = -1, -1
 		if w.rng.Float64() < 0.75 {
-			p.workplace = w.rng.IntN(w.workplaces)
+			p.workplace = w.rng.IntN(counts[work])
 			if w.rng.Float64() < 0.5 {
-				p.busRoute = w.rng.IntN(w.buses)
+				p.busRoute = w.rng.IntN(counts[bus])
 			}
 		}
 		p.hasApp = w.apps.Float64() < cfg.Uptake
@@ -190,10 +214,12 @@ func newWorld(cfg Config) *world {
 		p.model = w.pickModel(p.iOS)
 	}
 	for _, i := range w.rng.Perm(len(w.people))[:cfg.InitialInfected] {
-		w.infect(w.people[i], -1, 0)
+		w.infect(w.rng, w.people[i], -1, 0)
 	}
 	return w
 }
+
+func (w *world) places(k placeKind) int { return w.placeBase[k+1] - w.placeBase[k] }
 
 func (w *world) pickModel(iOS bool) int {
 	if iOS {
@@ -209,28 +235,46 @@ func (w *world) pickModel(iOS bool) int {
 	return 0
 }
 
-// infect starts an infection at minute t: incubation 3–6 days, infectious
-// from a day before symptoms for 7 days, 70 % symptomatic.
-func (w *world) infect(p *person, by, t int) {
-	p.state, p.infectedBy, p.infectedAt = exposed, by, t
-	incubation := (3 + w.rng.IntN(4)) * 24 * 60
-	p.infectiousAt = t + incubation - 24*60
-	p.recoversAt = p.infectiousAt + 7*24*60
-	p.symptomatic = w.rng.Float64() < 0.7
+// splitmix scrambles neighbouring seeds into unrelated ones (SplitMix64).
+func splitmix(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
-// place returns where p is at minute now of the run, minute m of the day.
-func (w *world) place(p *person, now, m int) (placeKind, int) {
+// infect starts an infection at minute t: incubation 3–6 days, infectious
+// from a day before symptoms for 7 days, 70 % symptomatic.
+func (w *world) infect(rng *rand.Rand, p *person, by, t int) {
+	p.state, p.infectedBy, p.infectedAt = exposed, by, t
+	incubation := (3 + rng.IntN(4)) * 24 * 60
+	p.infectiousAt = t + incubation - 24*60
+	p.recoversAt = p.infectiousAt + 7*24*60
+	p.symptomatic = rng.Float64() < 0.7
+}
+
+// place returns the number of the place where p is at minute now of the
+// run, minute m of the day.
+func (w *world) place(p *person, now, m int) int {
 	switch h := m / 60; {
 	case now < p.homeUntil || h < 7 || h >= 19:
-		return home, p.household
+		return w.placeBase[home] + p.household
 	case p.marketToday >= 0 && h == 17:
-		return market, p.marketToday
+		return w.placeBase[market] + p.marketToday
 	case p.busRoute >= 0 && (m >= 7*60 && m < 7*60+40 || m >= 16*60+30 && m < 17*60+10):
-		return bus, p.busRoute
+		return w.placeBase[bus] + p.busRoute
 	case p.workplace >= 0 && m >= 7*60+40 && m < 16*60+30:
-		return work, p.workplace
+		return w.placeBase[work] + p.workplace
 	default:
-		return home, p.household
+		return w.placeBase[home] + p.household
 	}
+}
+
+// kindOf returns the kind of place number n.
+func (w *world) kindOf(n int) placeKind {
+	k := home
+	for n >= w.placeBase[k+1] {
+		k++
+	}
+	return k
 }
