@@ -10,10 +10,10 @@ package phone
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"sync"
 	"time"
 
@@ -94,11 +94,12 @@ type Engine struct {
 	log   *sightingLog
 	state state
 
-	// open holds the sightings of identifiers still being heard, in the
-	// order first heard; pending finds them by identifier.
+	// open holds the sightings of identifiers still being heard, and
+	// openKeys their pendingKey at the same index: a few dozen, scanned
+	// faster than a map is probed.
 	open      []openSighting
-	pending   map[uint64]int32 // by pendingKey
-	unwritten []Sighting       // closed sightings waiting for a flush
+	openKeys  []uint64
+	unwritten []Sighting // closed sightings waiting for a flush
 	// Current advertisement: identifier of interval advENIN until rotateAt.
 	advENIN  uint32
 	rotateAt time.Time
@@ -164,7 +165,7 @@ func OpenStorage(st Storage, storageKey []byte, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
-	e := &Engine{store: st, cfg: cfg, seal: s, log: &sightingLog{store: st, seal: s, good: map[int64]int64{}}, pending: map[uint64]int32{}}
+	e := &Engine{store: st, cfg: cfg, seal: s, log: &sightingLog{store: st, seal: s, good: map[int64]int64{}}}
 	if err := e.loadState(); err != nil {
 		return nil, err
 	}
@@ -242,17 +243,13 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 		o := &e.open[i]
 		if closeAll || now.Unix()-o.last > closeAfter {
 			e.unwritten = append(e.unwritten, o.Sighting)
-			delete(e.pending, pendingKey(o.RPI))
 			continue
 		}
-		if keep != i {
-			e.open[keep] = *o
-			e.pending[pendingKey(o.RPI)] = int32(keep)
-		}
+		e.open[keep], e.openKeys[keep] = *o, e.openKeys[i]
 		keep++
 	}
 	clear(e.open[keep:]) // drop references to moved samples
-	e.open = e.open[:keep]
+	e.open, e.openKeys = e.open[:keep], e.openKeys[:keep]
 	if !write && len(e.unwritten) < flushEvery {
 		return nil
 	}
@@ -281,11 +278,11 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	return nil
 }
 
-// randDuration returns a uniformly random duration in [0, max).
+// randDuration returns a random duration in [0, max), from the system's
+// cryptographic source (the modulo's bias is below 2^-17 for durations up
+// to a day).
 func randDuration(max time.Duration) time.Duration {
-	n, err := rand.Int(rand.Reader, big.NewInt(int64(max)))
-	if err != nil {
-		panic(err)
-	}
-	return time.Duration(n.Int64())
+	var b [8]byte
+	rand.Read(b[:]) // never fails on supported platforms
+	return time.Duration(binary.LittleEndian.Uint64(b[:]) % uint64(max))
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/protocol"
@@ -46,7 +47,7 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	key := pendingKey(p.RPI)
-	if i, ok := e.pending[key]; ok {
+	if i := slices.Index(e.openKeys, key); i >= 0 {
 		o := &e.open[i]
 		switch s := &o.Sighting; {
 		case s.RPI != p.RPI: // another identifier with the same first 8 bytes: one of them is written out
@@ -67,7 +68,7 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 			return nil
 		}
 	}
-	e.pending[key] = int32(len(e.open))
+	e.openKeys = append(e.openKeys, key)
 	e.open = append(e.open, openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now})
 	if now < e.nextSweep { // a sweep now and then, not one per new identifier
 		return nil
@@ -86,7 +87,7 @@ func (e *Engine) newSightingLocked(p protocol.Payload, rssi int, now int64, mode
 }
 
 // pendingKey is the first 8 bytes of an identifier: RPIs are AES outputs, so
-// these are as good as the whole for a table of the few dozen heard at once.
+// these are as good as the whole among the few dozen heard at once.
 func pendingKey(r protocol.RPI) uint64 { return binary.LittleEndian.Uint64(r[:8]) }
 
 func abs64(x int64) int64 { return max(x, -x) }

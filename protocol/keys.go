@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -119,16 +120,22 @@ func (d *Identifiers) RPI(n uint32) RPI {
 // EncryptMetadata returns the Associated Encrypted Metadata broadcast with rpi:
 // AES-128-CTR(AEMK, iv=rpi, metadata). It panics when built with NewRPIOnly.
 func (d *Identifiers) EncryptMetadata(rpi RPI, m Metadata) [MetadataLength]byte {
-	plain := m.Bytes()
-	var out [MetadataLength]byte
-	cipher.NewCTR(d.aemk, rpi[:]).XORKeyStream(out[:], plain[:])
-	return out
+	return d.aemCTR(rpi, m.Bytes())
 }
 
 // DecryptMetadata recovers the metadata broadcast with rpi. It fails for
 // versions this package does not understand, which the matcher then ignores.
 func (d *Identifiers) DecryptMetadata(rpi RPI, aem [MetadataLength]byte) (Metadata, error) {
-	var plain [MetadataLength]byte
-	cipher.NewCTR(d.aemk, rpi[:]).XORKeyStream(plain[:], aem[:])
-	return ParseMetadata(plain)
+	return ParseMetadata(d.aemCTR(rpi, aem))
+}
+
+// aemCTR is AES-128-CTR with iv=rpi over the 4 metadata bytes. They fit in
+// the first counter block, whose key stream is AES(AEMK, iv): one block
+// encryption, without a cipher.Stream allocated per identifier.
+func (d *Identifiers) aemCTR(rpi RPI, in [MetadataLength]byte) [MetadataLength]byte {
+	ks := d.buf[KeyLength:]
+	d.aemk.Encrypt(ks, rpi[:])
+	var out [MetadataLength]byte
+	subtle.XORBytes(out[:], in[:], ks[:MetadataLength])
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,16 +14,14 @@ import (
 type dayTally struct {
 	newInf    int
 	sightings int64
-	// close sums the minutes each pair spent within 2 m; heard holds the
-	// pairs of phones that were in hearing range. Both only when tracking.
+	// close sums the minutes each pair spent within 2 m, when tracking.
 	close map[uint64]uint16
-	heard map[uint64]struct{}
 }
 
 func newTally(track bool) *dayTally {
 	t := &dayTally{}
 	if track {
-		t.close, t.heard = map[uint64]uint16{}, map[uint64]struct{}{}
+		t.close = map[uint64]uint16{}
 	}
 	return t
 }
@@ -33,9 +32,6 @@ func (t *dayTally) add(o *dayTally) {
 	t.sightings += o.sightings
 	for k, v := range o.close {
 		t.close[k] += v
-	}
-	for k := range o.heard {
-		t.heard[k] = struct{}{}
 	}
 }
 
@@ -56,6 +52,7 @@ type worker struct {
 	mobR       *rand.Rand
 	radioR     *rand.Rand
 	xs, ys     []float64
+	near       [][]neighbour
 }
 
 func (w *world) newWorker(track bool) *worker {
@@ -102,14 +99,15 @@ func parallel(ctx context.Context, workers []*worker, n, chunk int, f func(k *wo
 	return nil
 }
 
-// checkpointMinutes: simulated phones write closed sightings every hour,
+// checkpointMinutes: simulated phones write closed sightings every two hours,
 // bounding the memory a hundred thousand phones hold.
-const checkpointMinutes = 60
+const checkpointMinutes = 120
 
 // simulateDay moves everyone through the day in 10-minute slots. Places are
 // visited in parallel; each draws from its own random streams, so the result
 // does not depend on the number of workers or their timing. With track set
-// it records the ground truth and who could hear whom.
+// it records the ground truth. Each person's visited lists the places of the
+// day.
 func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, track bool) (*dayTally, error) {
 	for _, p := range w.people {
 		p.marketToday = -1
@@ -117,6 +115,7 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 			p.marketToday = w.rng.IntN(w.places(market))
 		}
 		p.pocketLoss = []float64{0, 4, 8}[w.rng.IntN(3)]
+		p.visited = p.visited[:0]
 	}
 	for _, k := range workers {
 		k.tally = newTally(track)
@@ -141,6 +140,9 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 			}
 			pl := w.place(p, now, m)
 			placeOf[i] = int32(pl)
+			if !slices.Contains(p.visited, int32(pl)) {
+				p.visited = append(p.visited, int32(pl))
+			}
 			count[pl+1]++
 		}
 		busy = busy[:0]
@@ -226,6 +228,13 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 	m := slot * slotMinutes
 	now := day*24*60 + m
 	t := k.tally
+	// Each phone's neighbours in hearing range, with the path loss between.
+	for len(k.near) < len(g) {
+		k.near = append(k.near, nil)
+	}
+	for i := range g {
+		k.near[i] = k.near[i][:0]
+	}
 	for i, a := range g {
 		for j := i + 1; j < len(g); j++ {
 			b := g[j]
@@ -240,25 +249,37 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 			if a.phone == nil || b.phone == nil || a.iOS && b.iOS { // iOS background pairs are deaf
 				continue
 			}
-			if t.heard != nil {
-				t.heard[pairKey(a.id, b.id)] = struct{}{}
-			}
 			loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + a.pocketLoss + b.pocketLoss
-			for s := 0; s < scansPerSlot; s++ {
-				at := start.Unix() + int64(m*60+s*120+k.radioR.IntN(30))
-				for _, dir := range [2][2]*person{{a, b}, {b, a}} {
-					heard, err := hear(k.radioR, dir[0], dir[1], loss, at)
-					if err != nil {
-						return err
-					}
-					if heard {
-						t.sightings++
-					}
+			k.near[i] = append(k.near[i], neighbour{int32(j), loss})
+			k.near[j] = append(k.near[j], neighbour{int32(i), loss})
+		}
+	}
+	// Each phone scans every two minutes and hears its neighbours then;
+	// one receiver at a time keeps its engine's data in the cache.
+	for i, rx := range g {
+		if len(k.near[i]) == 0 {
+			continue
+		}
+		for s := 0; s < scansPerSlot; s++ {
+			at := start.Unix() + int64(m*60+s*120+k.radioR.IntN(30))
+			for _, n := range k.near[i] {
+				heard, err := hear(k.radioR, rx, g[n.who], n.loss, at)
+				if err != nil {
+					return err
+				}
+				if heard {
+					t.sightings++
 				}
 			}
 		}
 	}
 	return nil
+}
+
+// neighbour is a phone in hearing range during a slot.
+type neighbour struct {
+	who  int32 // index in the place's people
+	loss float64
 }
 
 // transmit infects to from by with a hazard growing with closeness.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -129,9 +130,9 @@ type run struct {
 	shared     *phone.Shared
 
 	// Ground truth: per person, the days with 15 minutes or more within 2 m
-	// of someone. heard[day] lists whose phones could hear whose.
+	// of someone. met[day] tells whose phones could have heard whose.
 	contacts [][]contact
-	heard    []adjacency
+	met      []dayPlaces
 	// owners maps the keys of uploaders to them; files are the export files
 	// already read.
 	owners map[protocol.TEK]int
@@ -147,17 +148,24 @@ type contact struct {
 	day   int16
 }
 
-// adjacency lists, per person, the phones in hearing range on one day.
-type adjacency struct {
-	start []int32 // person i's list is next[start[i]:start[i+1]]
-	next  []int32
+// dayPlaces records where phones were on one day: two phones that heard
+// each other were in one place.
+type dayPlaces struct {
+	visited [][]int32 // by person: places (nil without a phone)
+	start   []int32   // place p's phones are phones[start[p]:start[p+1]]
+	phones  []int32
 }
 
-func (a adjacency) of(i int) []int32 {
-	if a.start == nil {
-		return nil
+// together calls yield with the phones that were in a place with person i.
+func (d dayPlaces) together(i int, yield func(int32)) {
+	if d.start == nil {
+		return
 	}
-	return a.next[a.start[i]:a.start[i+1]]
+	for _, pl := range d.visited[i] {
+		for _, v := range d.phones[d.start[pl]:d.start[pl+1]] {
+			yield(v)
+		}
+	}
 }
 
 // Run simulates cfg against the authority, keeping phones' data under dir.
@@ -283,28 +291,32 @@ func (r *run) recordTruth(day int, t *dayTally) {
 		r.contacts[a] = append(r.contacts[a], contact{int32(b), int16(day)})
 		r.contacts[b] = append(r.contacts[b], contact{int32(a), int16(day)})
 	}
-	adj := adjacency{start: make([]int32, len(r.w.people)+1)}
-	for k := range t.heard {
-		a, b := pairOf(k)
-		adj.start[a+1]++
-		adj.start[b+1]++
+	n := r.w.placeBase[placeKinds]
+	d := dayPlaces{visited: make([][]int32, len(r.w.people)), start: make([]int32, n+1)}
+	for _, p := range r.w.people {
+		if p.phone == nil {
+			continue
+		}
+		d.visited[p.id] = slices.Clone(p.visited)
+		for _, pl := range p.visited {
+			d.start[pl+1]++
+		}
 	}
-	for i := range r.w.people {
-		adj.start[i+1] += adj.start[i]
+	for pl := range n {
+		d.start[pl+1] += d.start[pl]
 	}
-	adj.next = make([]int32, adj.start[len(r.w.people)])
-	fill := append([]int32(nil), adj.start...)
-	for k := range t.heard {
-		a, b := pairOf(k)
-		adj.next[fill[a]] = int32(b)
-		fill[a]++
-		adj.next[fill[b]] = int32(a)
-		fill[b]++
+	d.phones = make([]int32, d.start[n])
+	fill := slices.Clone(d.start)
+	for _, p := range r.w.people {
+		for _, pl := range d.visited[p.id] {
+			d.phones[fill[pl]] = int32(p.id)
+			fill[pl]++
+		}
 	}
-	r.heard = append(r.heard, adj)
+	r.met = append(r.met, d)
 	// Older days can no longer be matched: their keys are past retention.
 	if old := day - phone.RetentionDays - 2; old >= 0 {
-		r.heard[old] = adjacency{}
+		r.met[old] = dayPlaces{}
 	}
 }
 
@@ -480,10 +492,10 @@ func (r *run) endOfDay(ctx context.Context, day int) error {
 }
 
 // mustSync returns the phones that sync this morning, in order: the
-// full-sync phones, and those that heard, on a day the key covers (or next
-// to it, as identifiers match two hours either side), someone whose keys
-// are in export files published since the last sync. No other phone holds
-// a sighting those keys could match.
+// full-sync phones, and those that were in a place with someone whose keys
+// are in export files published since the last sync, on a day a key covers
+// (or next to it, as identifiers match two hours either side). No other
+// phone holds a sighting those keys could match.
 func (r *run) mustSync(ctx context.Context, day int) ([]*person, error) {
 	pub, err := r.newlyPublished(ctx)
 	if err != nil {
@@ -492,9 +504,7 @@ func (r *run) mustSync(ctx context.Context, day int) ([]*person, error) {
 	mark := make([]bool, len(r.w.people))
 	for _, k := range pub {
 		for d := max(0, k.day-1); d <= min(day, k.day+1); d++ {
-			for _, v := range r.heard[d].of(k.owner) {
-				mark[v] = true
-			}
+			r.met[d].together(k.owner, func(v int32) { mark[v] = true })
 		}
 	}
 	var out []*person

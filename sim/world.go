@@ -163,6 +163,7 @@ type person struct {
 	marketToday int
 	pocketLoss  float64 // dB, today: in hand, pocket or bag
 	fullSync    bool    // one of Config.FullSyncPhones
+	visited     []int32 // places today
 	// adv is what the phone broadcasts from the slot's start, next what it
 	// broadcasts from adv.RotateAt.
 	adv, next *phone.Advertisement

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,20 +75,46 @@ func TestSimCommand(t *testing.T) {
 	}
 }
 
-// TestSimIsReproducible: the same seed gives the same city, epidemic and warnings.
+// TestSimIsReproducible: the same seed gives the same city, epidemic and
+// warnings, whatever the number of workers, and whether phones that cannot
+// match skip their sync or every phone syncs in full.
 func TestSimIsReproducible(t *testing.T) {
-	cfg := sim.DefaultConfig()
-	cfg.People, cfg.Days, cfg.Transmission = 120, 5, 0.004
-	var got [2]*sim.Result
-	for i := range got {
+	base := sim.DefaultConfig()
+	base.People, base.Days, base.Transmission = 200, 8, 0.004
+	runs := []struct {
+		name    string
+		workers int
+		full    int
+	}{
+		{"1 worker, every phone in full", 1, 1000},
+		{"2 workers, every phone in full", 2, 1000},
+		{"2 workers, syncs only where keys could match", 2, 0},
+	}
+	var first *sim.Result
+	for _, r := range runs {
+		cfg := base
+		cfg.Workers, cfg.FullSyncPhones = r.workers, r.full
 		res, err := runSim(context.Background(), cfg, t.TempDir(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got[i] = res
-	}
-	a, b := got[0], got[1]
-	if a.Infections != b.Infections || a.WarnedF1 != b.WarnedF1 || a.Sightings != b.Sightings || a.InfectionsWithoutApp != b.InfectionsWithoutApp {
-		t.Fatalf("two runs of seed %d differ:\n%+v\n%+v", cfg.Seed, a, b)
+		if res.WarnedF1 == 0 {
+			t.Fatalf("%s: no warnings, nothing compared: %+v", r.name, res)
+		}
+		if first == nil {
+			first = res
+			continue
+		}
+		type figures struct {
+			Infections, WithoutApp, Uploads, UploadsF1, WarnedF1, WarnedF2, TruePositive int
+			Sightings                                                                    int64
+			DailyWarned                                                                  string
+		}
+		fig := func(r *sim.Result) figures {
+			return figures{r.Infections, r.InfectionsWithoutApp, r.Uploads, r.UploadsF1, r.WarnedF1, r.WarnedF2, r.TruePositive, r.Sightings, fmt.Sprint(r.DailyWarned)}
+		}
+		if a, b := fig(first), fig(res); a != b {
+			t.Fatalf("seed %d: %q differs from %q:\n%+v\n%+v", cfg.Seed, r.name, runs[0].name, b, a)
+		}
 	}
 }
