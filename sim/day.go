@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"github.com/bluezone-vn/bluezone/protocol"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -163,13 +164,15 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 		slotStart := start.Add(time.Duration(m) * time.Minute).Unix()
 		if err := parallel(ctx, workers, len(phones), 256, func(_ *worker, i int) error {
 			p := phones[i]
-			a, err := p.phone.Advertisement(slotStart)
-			if err != nil {
+			var err error
+			if p.next != nil && slotStart < p.next.RotateAt {
+				p.adv = p.next // what it broadcast at the end of the last slot
+			} else if p.adv, err = p.phone.Advertisement(slotStart); err != nil {
 				return err
 			}
-			p.adv, p.next = a, a
-			if a.RotateAt < slotStart+slotMinutes*60 {
-				p.next, err = p.phone.Advertisement(a.RotateAt)
+			p.next = p.adv
+			if p.adv.RotateAt < slotStart+slotMinutes*60 {
+				p.next, err = p.phone.Advertisement(p.adv.RotateAt)
 			}
 			return err
 		}); err != nil {
@@ -316,5 +319,5 @@ func hear(rng *rand.Rand, rx, tx *person, loss float64, t int64) (bool, error) {
 	if t >= adv.RotateAt {
 		adv = tx.next
 	}
-	return true, rx.phone.HandleScan(adv.Payload, int(math.Round(rssi)), t, mt.name)
+	return true, rx.phone.HandleServiceData(int(protocol.ServiceBluezone), adv.ServiceData, int(math.Round(rssi)), t, mt.name)
 }
