@@ -17,9 +17,10 @@ import (
 // phones get the CDN's copy, as at national scale. purge is called whenever
 // the server publishes.
 type cdn struct {
-	next  http.RoundTripper
-	mu    sync.Mutex
-	cache map[string]*cdnEntry
+	next     http.RoundTripper
+	requests atomic.Int64 // export requests answered
+	mu       sync.Mutex
+	cache    map[string]*cdnEntry
 }
 
 type cdnEntry struct {
@@ -42,6 +43,7 @@ func (c *cdn) RoundTrip(r *http.Request) (*http.Response, error) {
 	if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, api.PathExports) {
 		return c.next.RoundTrip(r)
 	}
+	c.requests.Add(1)
 	c.mu.Lock()
 	e, ok := c.cache[r.URL.String()]
 	if !ok {
@@ -69,13 +71,15 @@ func (c *cdn) RoundTrip(r *http.Request) (*http.Response, error) {
 		Body: io.NopCloser(bytes.NewReader(e.body)), ContentLength: int64(len(e.body)), Request: r, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1}, nil
 }
 
-// countingTransport counts the bytes phones download.
+// countingTransport counts requests and the bytes downloaded.
 type countingTransport struct {
-	next  http.RoundTripper
-	bytes atomic.Int64
+	next     http.RoundTripper
+	requests atomic.Int64
+	bytes    atomic.Int64
 }
 
 func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.requests.Add(1)
 	resp, err := c.next.RoundTrip(r)
 	if err == nil && r.Method == http.MethodGet && resp.ContentLength > 0 {
 		c.bytes.Add(resp.ContentLength)

@@ -185,6 +185,9 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 		if err != nil {
 			return nil, err
 		}
+		if w.onSlot != nil {
+			w.onSlot(day, slot)
+		}
 		if (m+slotMinutes)%checkpointMinutes == 0 {
 			at := start.Add(time.Duration(m+slotMinutes) * time.Minute).Unix()
 			if err := parallel(ctx, workers, len(phones), 256, func(_ *worker, i int) error {

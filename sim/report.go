@@ -66,6 +66,8 @@ Every app user's phone ran the real phone engine against the real server over HT
 <tr><th>per phone per day: sync and matching</th><td>{{printf "%.1f" .R.SyncMillisPerDay}} ms</td></tr>
 <tr><th>per phone per day: battery (estimate)</th><td>{{printf "%.2f" .R.BatteryPercentDay}} % — {{.R.PowerModel}}</td></tr>
 <tr><th>server: export files, bytes, real keys</th><td>{{.R.Server.ExportFiles}}, {{.R.Server.ExportBytes}}, {{.R.Server.KeysInFiles}}</td></tr>
+<tr><th>server: requests answered (by the CDN in front)</th><td>{{.R.ServerRequests}} ({{.R.CDNRequests}})</td></tr>
+<tr><th>phones synced per day (in full, measured)</th><td>{{printf "%.0f" .R.SyncedPhonesPerDay}} ({{.R.FullSyncPhones}})</td></tr>
 <tr><th>wall time</th><td>{{printf "%.1f" .R.WallSeconds}} s</td></tr>
 </table>
 {{range .Charts}}<h2>{{.Title}}</h2>

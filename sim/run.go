@@ -107,6 +107,10 @@ type Result struct {
 	PowerModel          string  `json:"battery_power_model"`
 
 	Server ServerStats `json:"server"`
+	// Requests the server answered (uploads, and export files each fetched
+	// once per publication), and export requests the CDN answered for it.
+	ServerRequests int64 `json:"server_requests"`
+	CDNRequests    int64 `json:"cdn_requests"`
 
 	// How the run was made.
 	FullSyncPhones     int     `json:"full_sync_phones"`
@@ -123,6 +127,7 @@ type run struct {
 	res     *Result
 
 	arena      *arena
+	origin     *countingTransport // requests reaching the server
 	cdn        *cdn
 	counted    *countingTransport // the full-sync phones' downloads
 	fullClient *phone.Client      // phones syncing as real ones do
@@ -169,7 +174,8 @@ func (d dayPlaces) together(i int, yield func(int32)) {
 }
 
 // Run simulates cfg against the authority, keeping phones' data under dir.
-// progress (may be nil) receives one line per simulated day.
+// progress (may be nil) receives one line per simulated day, and one at
+// least every 10 seconds during long days.
 func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress io.Writer) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
@@ -186,7 +192,8 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		return nil, err
 	}
 	defer ar.close()
-	r := &run{cfg: cfg, w: newWorld(cfg), auth: auth, arena: ar, cdn: newCDN(http.DefaultTransport),
+	origin := &countingTransport{next: http.DefaultTransport}
+	r := &run{cfg: cfg, w: newWorld(cfg), auth: auth, arena: ar, origin: origin, cdn: newCDN(origin),
 		shared: phone.NewShared(), contacts: make([][]contact, cfg.People), owners: map[protocol.TEK]int{}, files: map[string]bool{},
 		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, FullSyncPhones: 0, Workers: cfg.Workers}}
 	r.counted = &countingTransport{next: r.cdn}
@@ -199,6 +206,8 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		return nil, err
 	}
 	res := r.res
+	prog := newProgress(progress)
+	r.w.onSlot = func(day, slot int) { prog.slot("", day, cfg.Days, slot) }
 	for day := 0; day < cfg.Days; day++ {
 		tally, err := r.w.simulateDay(ctx, r.workers, day, true)
 		if err != nil {
@@ -212,13 +221,8 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 			return nil, err
 		}
 		res.DailyWarned = append(res.DailyWarned, res.WarnedF1-warned)
-		if progress != nil {
-			elapsed := time.Since(began)
-			eta := time.Duration(float64(elapsed) / float64(day+1) * float64(cfg.Days-day-1))
-			fmt.Fprintf(progress, "day %d/%d %s %d new infections, %d confirmed, %d uploads, %d warned F1 (%s elapsed, ETA %s)\n",
-				day+1, cfg.Days, bar(day+1, cfg.Days), tally.newInf, res.Confirmed, res.Uploads, res.WarnedF1,
-				elapsed.Round(time.Second), eta.Round(time.Second))
-		}
+		prog.day("", day+1, cfg.Days, "%d new infections, %d confirmed, %d uploads, %d warned F1",
+			tally.newInf, res.Confirmed, res.Uploads, res.WarnedF1)
 	}
 	r.evaluate()
 	if err := r.phoneFigures(); err != nil {
@@ -227,11 +231,14 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	if res.Server, err = auth.Stats(ctx); err != nil {
 		return nil, err
 	}
+	res.ServerRequests, res.CDNRequests = r.origin.requests.Load(), r.cdn.requests.Load()
 
 	// The same city without the app: who would have been infected.
 	base := cfg
 	base.Uptake = 0
 	w0 := newWorld(base)
+	prog = newProgress(progress)
+	w0.onSlot = func(day, slot int) { prog.slot("without the app: ", day, cfg.Days, slot) }
 	workers := make([]*worker, cfg.Workers)
 	for i := range workers {
 		workers[i] = w0.newWorker(false)
@@ -243,6 +250,13 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		}
 		w0.confirmCases(day)
 		res.DailyNewWithoutApp = append(res.DailyNewWithoutApp, t.newInf)
+		if day+1 == cfg.Days || time.Since(prog.last) >= prog.every {
+			n := 0
+			for _, d := range res.DailyNewWithoutApp {
+				n += d
+			}
+			prog.day("without the app: ", day+1, cfg.Days, "%d infections so far", n+cfg.InitialInfected)
+		}
 	}
 	for _, p := range w0.people {
 		if p.state != susceptible {
@@ -353,13 +367,6 @@ func (r *run) phoneFigures() error {
 	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.0f%%; matching and sync at %.1f W of CPU",
 		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, cpuActiveW)
 	return nil
-}
-
-// bar draws a progress bar of done out of total.
-func bar(done, total int) string {
-	const width = 20
-	n := done * width / total
-	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
 func (w *world) dayStart(day int) time.Time { return w.cfg.Start.AddDate(0, 0, day) }

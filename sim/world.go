@@ -183,6 +183,8 @@ type world struct {
 	people []*person
 	// Places are numbered kind by kind: kind k's place i is placeBase[k]+i.
 	placeBase [placeKinds + 1]int
+	// onSlot (may be nil) is called after each slot, for progress.
+	onSlot func(day, slot int)
 }
 
 func newWorld(cfg Config) *world {

@@ -234,6 +234,8 @@ func printSimResult(w io.Writer, r *sim.Result) {
 	row("per phone per day: stored bytes", fmt.Sprintf("%.0f", r.StoredBytesPerDay))
 	row("per phone per day: battery (estimate)", fmt.Sprintf("%.2f %%", r.BatteryPercentDay))
 	row("server: export files (bytes, real keys)", fmt.Sprintf("%d (%d, %d)", r.Server.ExportFiles, r.Server.ExportBytes, r.Server.KeysInFiles))
+	row("server: requests answered (by the CDN in front)", fmt.Sprintf("%d (%d)", r.ServerRequests, r.CDNRequests))
+	row("phones synced per day (in full)", fmt.Sprintf("%.0f (%d)", r.SyncedPhonesPerDay, r.FullSyncPhones))
 	row("wall time", r.Wall.Round(time.Millisecond))
 	tw.Flush()
 }
