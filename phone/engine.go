@@ -3,9 +3,10 @@
 // so gomobile can bind it), and the code the simulator runs for every virtual
 // phone.
 //
-// The engine keeps its keys, what it heard and its warnings in one directory,
-// encrypted with a key from the platform keystore. Nothing leaves the phone
-// except published keys, and only on the user's explicit action.
+// The engine keeps its keys, what it heard and its warnings in one directory
+// (or another Storage), encrypted with a key from the platform keystore.
+// Nothing leaves the phone except published keys, and only on the user's
+// explicit action.
 package phone
 
 import (
@@ -99,7 +100,10 @@ type Engine struct {
 	// faster than a map is probed.
 	open      []openSighting
 	openKeys  []uint64
-	unwritten []Sighting // closed sightings waiting for a flush
+	// closed holds sightings no longer heard, encoded, until they are
+	// written: by day, almost always one.
+	closed  []closedDay
+	nClosed int
 	// Current advertisement: identifier of interval advENIN until rotateAt.
 	advENIN  uint32
 	rotateAt time.Time
@@ -242,7 +246,7 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	for i := range e.open {
 		o := &e.open[i]
 		if closeAll || now.Unix()-o.last > closeAfter {
-			e.unwritten = append(e.unwritten, o.Sighting)
+			e.closeLocked(&o.Sighting)
 			continue
 		}
 		e.open[keep], e.openKeys[keep] = *o, e.openKeys[i]
@@ -250,32 +254,38 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	}
 	clear(e.open[keep:]) // drop references to moved samples
 	e.open, e.openKeys = e.open[:keep], e.openKeys[:keep]
-	if !write && len(e.unwritten) < flushEvery {
+	if !write && e.nClosed < flushEvery {
 		return nil
 	}
-	if len(e.unwritten) == 0 {
-		return nil
-	}
-	byDay := map[int64][]Sighting{}
-	first := e.unwritten[0].Time / secondsPerDay
-	for i, s := range e.unwritten {
-		if d := s.Time / secondsPerDay; d != first || len(byDay) > 0 {
-			if len(byDay) == 0 { // more than one day: group them
-				byDay[first] = append([]Sighting(nil), e.unwritten[:i]...)
-			}
-			byDay[d] = append(byDay[d], s)
-		}
-	}
-	if len(byDay) == 0 {
-		byDay[first] = e.unwritten // all of one day, as almost always
-	}
-	for d, recs := range byDay {
-		if err := e.log.append(d, recs); err != nil {
+	for i, c := range e.closed {
+		if err := e.log.append(c.day, c.plain); err != nil {
+			e.closed = e.closed[i:] // keep what is not written
 			return err
 		}
 	}
-	e.unwritten = nil // its samples are written: let them go
+	e.closed, e.nClosed = nil, 0
 	return nil
+}
+
+// closedDay is the encoded sightings of one day waiting to be written.
+type closedDay struct {
+	day   int64
+	plain []byte
+}
+
+// closeLocked queues a sighting for the log.
+func (e *Engine) closeLocked(s *Sighting) {
+	d := s.Time / secondsPerDay
+	i := len(e.closed) - 1
+	for i >= 0 && e.closed[i].day != d {
+		i--
+	}
+	if i < 0 {
+		e.closed = append(e.closed, closedDay{day: d})
+		i = len(e.closed) - 1
+	}
+	e.closed[i].plain = s.appendTo(e.closed[i].plain)
+	e.nClosed++
 }
 
 // randDuration returns a random duration in [0, max), from the system's

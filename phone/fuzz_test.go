@@ -37,7 +37,8 @@ func FuzzLogFile(f *testing.F) {
 		st.WriteLog(1, 0, data)
 		l := &sightingLog{store: st, seal: s, good: map[int64]int64{}}
 		l.read(1)
-		if err := l.append(1, []Sighting{{Time: 90000, Samples: []Sample{{RSSI: -1}}}}); err != nil {
+		rec := Sighting{Time: 90000, Samples: []Sample{{RSSI: -1}}}
+		if err := l.append(1, rec.appendTo(nil)); err != nil {
 			return // a damaged middle frame is reported, not overwritten
 		}
 		recs, err := l.read(1)

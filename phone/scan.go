@@ -51,7 +51,7 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 		o := &e.open[i]
 		switch s := &o.Sighting; {
 		case s.RPI != p.RPI: // another identifier with the same first 8 bytes: one of them is written out
-			e.unwritten = append(e.unwritten, *s)
+			e.closeLocked(s)
 			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
 			return nil
 		case abs64(now-o.last) <= mergeGap: // the same scan window
@@ -63,7 +63,7 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 			o.last = now
 			return nil
 		default: // out of order, too long or across midnight: a new record
-			e.unwritten = append(e.unwritten, *s)
+			e.closeLocked(s)
 			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
 			return nil
 		}

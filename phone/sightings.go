@@ -91,14 +91,11 @@ type sightingLog struct {
 
 func dayFileName(day int64) string { return strconv.FormatInt(day, 10) + logSuffix }
 
-// append writes records, which must all be of one day, as one frame.
-func (l *sightingLog) append(day int64, recs []Sighting) error {
-	if len(recs) == 0 {
+// append writes encoded records (see appendTo), which must all be of one
+// day, as one frame.
+func (l *sightingLog) append(day int64, plain []byte) error {
+	if len(plain) == 0 {
 		return nil
-	}
-	plain := make([]byte, 0, len(recs)*(recordHeader+4*sampleSize))
-	for i := range recs {
-		plain = recs[i].appendTo(plain)
 	}
 	name := dayFileName(day)
 	good, ok := l.good[day]
