@@ -98,8 +98,8 @@ type Engine struct {
 	// open holds the sightings of identifiers still being heard, and
 	// openKeys their pendingKey at the same index: a few dozen, scanned
 	// faster than a map is probed.
-	open      []openSighting
-	openKeys  []uint64
+	open     []openSighting
+	openKeys []uint64
 	// closed holds sightings no longer heard, encoded, until they are
 	// written: by day, almost always one.
 	closed  []closedDay
