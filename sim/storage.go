@@ -68,11 +68,14 @@ func (a *arena) close() error {
 	return err
 }
 
-// extent is a piece of a log in the arena.
-type extent struct {
-	off int64
-	n   int32
-}
+// extent is a piece of a log in the arena: offset<<24 | length, packed
+// because a million phones keep a dozen a day each (frames are shorter than
+// 16 MiB, and the arena smaller than 1 TiB).
+type extent uint64
+
+func newExtent(off int64, n int) extent { return extent(uint64(off)<<24 | uint64(n)) }
+func (e extent) off() int64            { return int64(e >> 24) }
+func (e extent) len() int              { return int(e & (1<<24 - 1)) }
 
 type dayLog struct {
 	day     int64
@@ -121,15 +124,15 @@ func (s *phoneStorage) ReadLog(day int64) ([]byte, error) {
 	s.mu.Unlock()
 	n := 0
 	for _, e := range ext {
-		n += int(e.n)
+		n += e.len()
 	}
 	b := make([]byte, n)
 	pos := 0
 	for _, e := range ext {
-		if err := s.a.readAt(b[pos:pos+int(e.n)], e.off); err != nil {
+		if err := s.a.readAt(b[pos:pos+e.len()], e.off()); err != nil {
 			return nil, err
 		}
-		pos += int(e.n)
+		pos += e.len()
 	}
 	return b, nil
 }
@@ -152,12 +155,11 @@ func (s *phoneStorage) WriteLog(day, off int64, data []byte) error {
 		if pos >= off {
 			break
 		}
-		if pos+int64(e.n) > off {
-			l.extents[keep] = extent{e.off, int32(off - pos)}
-		} else {
-			l.extents[keep] = e
+		if pos+int64(e.len()) > off {
+			e = newExtent(e.off(), int(off-pos))
 		}
-		pos += int64(l.extents[keep].n)
+		l.extents[keep] = e
+		pos += int64(e.len())
 		keep++
 	}
 	if pos < off {
@@ -167,11 +169,14 @@ func (s *phoneStorage) WriteLog(day, off int64, data []byte) error {
 	if len(data) == 0 {
 		return nil
 	}
+	if len(data) >= 1<<24 {
+		return fmt.Errorf("sim: log of day %d: a write of %d bytes is too large", day, len(data))
+	}
 	at, err := s.a.write(data)
 	if err != nil {
 		return err
 	}
-	l.extents = append(l.extents, extent{at, int32(len(data))})
+	l.extents = append(l.extents, newExtent(at, len(data)))
 	return nil
 }
 
@@ -200,7 +205,7 @@ func (s *phoneStorage) LogBytes() (int64, error) {
 	var n int64
 	for _, l := range s.logs {
 		for _, e := range l.extents {
-			n += int64(e.n)
+			n += int64(e.len())
 		}
 	}
 	return n, nil

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -144,6 +145,7 @@ func simCommand() *command {
 					}
 					defer pprof.StopCPUProfile()
 				}
+				setMemoryLimit()
 				res, err := runSim(ctx, cfg, dir, st.err)
 				if err != nil {
 					return err
@@ -169,6 +171,29 @@ func simCommand() *command {
 				return nil
 			}
 		},
+	}
+}
+
+// setMemoryLimit makes the garbage collector work harder as the run nears
+// 80 % of the machine's memory, instead of letting the heap double past it:
+// a million phones fit where they would otherwise not. GOMEMLIMIT, when set,
+// wins; where /proc/meminfo is missing nothing changes.
+func setMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) == 2 && f[1] == "kB" {
+				debug.SetMemoryLimit(kb * 1024 / 10 * 8)
+			}
+			return
+		}
 	}
 }
 
