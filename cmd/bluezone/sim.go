@@ -188,9 +188,10 @@ func setMemoryLimit() {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
-			f := strings.Fields(rest)
-			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) == 2 && f[1] == "kB" {
-				debug.SetMemoryLimit(kb * 1024 / 10 * 8)
+			if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+				if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+					debug.SetMemoryLimit(kb * 1024 / 10 * 8)
+				}
 			}
 			return
 		}
