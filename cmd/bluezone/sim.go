@@ -96,21 +96,21 @@ func simCommand() *command {
 			d := sim.DefaultConfig()
 			cfg := d
 			fs.Uint64Var(&cfg.Seed, "seed", d.Seed, "random seed: the same seed gives the same city and epidemic")
-			fs.IntVar(&cfg.People, "people", d.People, "population")
+			fs.IntVar(&cfg.People, "people", d.People, "population; --uptake of it have the app")
 			fs.IntVar(&cfg.Days, "days", d.Days, "days to simulate")
 			fs.Float64Var(&cfg.Uptake, "uptake", d.Uptake, "share of people with the app")
 			fs.Float64Var(&cfg.IOSShare, "ios-share", d.IOSShare, "share of app users on iOS")
 			fs.Float64Var(&cfg.Consent, "consent", d.Consent, "share of confirmed app users who upload")
 			fs.IntVar(&cfg.InitialInfected, "initial-infected", d.InitialInfected, "people infected on day 0")
 			fs.Float64Var(&cfg.Transmission, "transmission", d.Transmission, "infection hazard per minute at 1 m or closer")
-			fs.IntVar(&cfg.FullSyncPhones, "full-sync", d.FullSyncPhones, "phones that sync in full every morning, as real phones do (the download, time and battery figures are theirs);\nthe others sync only when new keys are of someone they heard, which gives the same warnings")
+			fs.IntVar(&cfg.FullSyncPhones, "full-sync", d.FullSyncPhones, "phones that sync in full every morning, as real phones do (the download, time and battery figures are theirs);\nthe others sync only when new keys are of someone they were in a place with, which gives the same warnings")
 			fs.IntVar(&cfg.Workers, "workers", 0, "goroutines moving the city and syncing phones (0: one per CPU); results do not depend on it")
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
 			thresholds := fs.String("attenuation-thresholds", joinNums(d.Risk.AttenuationThresholds[:]), "risk configuration: upper bounds in dB of the Immediate, Near and Medium buckets")
 			weights := fs.String("bucket-weights", joinNums(d.Risk.BucketWeights[:]), "risk configuration: weights of the Immediate, Near, Medium and Other buckets")
 			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory")
-			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
-			keep := fs.String("dir", "", "keep the phones and the server's data here (default: a temporary directory, removed)")
+			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
+			keep := fs.String("dir", "", "the server's database and exports, and during the run the phones' sighting logs, go here (default: a temporary directory, removed at the end)")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("sim: unexpected arguments %q", args)
@@ -126,6 +126,9 @@ func simCommand() *command {
 					return usageErrorf("sim: %v", err)
 				}
 				dir := *keep
+				if ents, err := os.ReadDir(dir); dir != "" && err == nil && len(ents) > 0 {
+					return usageErrorf("sim: --dir %s is not empty (an earlier run's server data would mix with this one's): give a new or empty directory", dir)
+				}
 				if dir == "" {
 					tmp, err := sim.TempDir()
 					if err != nil {

@@ -68,6 +68,8 @@ func TestSimCommand(t *testing.T) {
 		{[]string{"--attenuation-thresholds", "55,63.5,70"}, "whole number"},
 		{[]string{"--bucket-weights", "1,1,x,0"}, "not a number"},
 		{[]string{"--attenuation-thresholds", "70,63,55"}, "must not decrease"},
+		{[]string{"--dir", out}, "is not empty"},
+		{[]string{"--workers", "-1"}, "workers -1"},
 	} {
 		if _, stderr, code := run(t, "", append([]string{"sim"}, bad.args...)...); code != 2 || !strings.Contains(stderr, bad.want) {
 			t.Errorf("sim %q: exit %d: %s", bad.args, code, stderr)
