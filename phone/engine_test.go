@@ -454,3 +454,47 @@ func TestSignedRiskConfig(t *testing.T) {
 		t.Fatalf("with the threshold back at 15: %+v", w)
 	}
 }
+
+// TestCheckpointWritesOnlyWhatIsNoLongerHeard: an identifier not heard for
+// five minutes is written at a checkpoint; one still being heard stays in
+// memory, so that its record is not split.
+func TestCheckpointWritesOnlyWhatIsNoLongerHeard(t *testing.T) {
+	tests := []struct {
+		name      string
+		lastHeard time.Duration // after 09:00
+		written   bool
+	}{
+		{"gone for 12 minutes", 8 * time.Minute, true},
+		{"heard 30 s ago", 19*time.Minute + 30*time.Second, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := NewMemoryStorage()
+			rx, err := OpenStorage(st, storageKey(3), Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			adv, err := newPhone(t, -8).Advertisement(day0.Add(9 * time.Hour).Unix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for at := time.Duration(0); at <= tt.lastHeard; at += 30 * time.Second {
+				if err := rx.HandleScan(adv.Payload, -60, day0.Add(9*time.Hour+at).Unix(), ""); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := rx.Checkpoint(day0.Add(9*time.Hour + 20*time.Minute).Unix()); err != nil {
+				t.Fatal(err)
+			}
+			if n, _ := st.LogBytes(); (n > 0) != tt.written {
+				t.Fatalf("log holds %d bytes after the checkpoint; want written = %v", n, tt.written)
+			}
+			if err := rx.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if s, err := rx.Status(day0.Add(10 * time.Hour).Unix()); err != nil || s.Identifiers != 1 {
+				t.Fatalf("status %+v, %v: want the identifier in one record", s, err)
+			}
+		})
+	}
+}
