@@ -74,8 +74,8 @@ func (a *arena) close() error {
 type extent uint64
 
 func newExtent(off int64, n int) extent { return extent(uint64(off)<<24 | uint64(n)) }
-func (e extent) off() int64            { return int64(e >> 24) }
-func (e extent) len() int              { return int(e & (1<<24 - 1)) }
+func (e extent) off() int64             { return int64(e >> 24) }
+func (e extent) len() int               { return int(e & (1<<24 - 1)) }
 
 type dayLog struct {
 	day     int64
