@@ -51,7 +51,8 @@ table{border-collapse:collapse}td,th{padding:.3rem .6rem;border-bottom:1px solid
 svg{background:#fafbfc;border:1px solid #e3e6ea}</style></head><body>
 <h1>Bluezone simulation</h1>
 <p>{{.R.People}} people ({{.R.AppUsers}} with the app) for {{.R.Days}} days, seed {{.R.Config.Seed}}.
-Every app user's phone ran the real phone engine against the real server over HTTP.</p>
+Every app user's phone ran the real phone engine against the real server over HTTP, through a CDN cache.
+{{.R.FullSyncPhones}} phones synced in full every morning, as real phones do; the others synced whenever new keys were of someone they had been in a place with, which gives the same warnings (see docs/simulator.md).</p>
 <h2>Figures</h2>
 <table>
 <tr><th>infections (without the app, same city and seed)</th><td>{{.R.Infections}} ({{.R.InfectionsWithoutApp}})</td></tr>
