@@ -81,6 +81,15 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// DiskPerPhoneDay is about what a simulated phone's sighting log takes on
+// disk per day in this city (measured: 16.9 KB), with a margin.
+const DiskPerPhoneDay = 20 << 10
+
+// DiskNeeded estimates the disk a run needs for its phones' logs.
+func (c Config) DiskNeeded() int64 {
+	return int64(float64(c.People)*c.Uptake) * int64(c.Days) * DiskPerPhoneDay
+}
+
 // maxPeople keeps person numbers within the 32 bits pair keys use for each.
 const maxPeople = 50_000_000
 

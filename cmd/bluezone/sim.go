@@ -138,6 +138,11 @@ func simCommand() *command {
 					defer os.RemoveAll(tmp)
 					dir = tmp
 				}
+				need := cfg.DiskNeeded()
+				if free, ok := freeBytes(dir); ok && free < need {
+					return fmt.Errorf("sim: the phones' sighting logs need about %s of disk under %s, which has %s free: give --dir on a larger disk, or fewer --people or --days",
+						humanBytes(need), dir, humanBytes(free))
+				}
 				if *cpuProfile != "" {
 					f, err := os.Create(*cpuProfile)
 					if err != nil {
@@ -175,6 +180,18 @@ func simCommand() *command {
 				return nil
 			}
 		},
+	}
+}
+
+// humanBytes writes n in kB, MB or GB (powers of 1000, as disks are sold).
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.0f MB", float64(n)/1e6)
+	default:
+		return fmt.Sprintf("%.0f kB", float64(n)/1e3)
 	}
 }
 

@@ -59,6 +59,10 @@ func TestSimCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "F1 precision") {
 		t.Fatalf("report.html: %v", err)
 	}
+	// A run the disk cannot hold is refused before it starts, not an hour in.
+	if _, stderr, code := run(t, "", "sim", "--people", "50000000", "--days", "60", "--dir", t.TempDir()); code != 1 || !strings.Contains(stderr, "of disk under") {
+		t.Errorf("a run larger than the disk: exit %d: %s", code, stderr)
+	}
 	for _, bad := range []struct {
 		args []string
 		want string
