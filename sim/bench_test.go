@@ -42,11 +42,11 @@ func BenchmarkCityDay(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := &run{cfg: cfg, w: w, arena: ar, auth: keyOnly{pem: pem}, res: &Result{}}
-		if err := r.openPhones(); err != nil {
+		workers := []*worker{w.newWorker(true), w.newWorker(true)}
+		r := &run{cfg: cfg, w: w, arena: ar, auth: keyOnly{pem: pem}, res: &Result{}, workers: workers}
+		if err := r.openPhones(context.Background()); err != nil {
 			b.Fatal(err)
 		}
-		workers := []*worker{w.newWorker(true), w.newWorker(true)}
 		t0 := time.Now()
 		t, err := w.simulateDay(context.Background(), workers, 0, true)
 		if err != nil {

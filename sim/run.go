@@ -202,7 +202,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	for range cfg.Workers {
 		r.workers = append(r.workers, r.w.newWorker(true))
 	}
-	if err := r.openPhones(); err != nil {
+	if err := r.openPhones(ctx); err != nil {
 		return nil, err
 	}
 	res := r.res
@@ -269,11 +269,21 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 }
 
 // openPhones gives every app user a phone running the real engine.
-func (r *run) openPhones() error {
+func (r *run) openPhones(ctx context.Context) error {
+	var users []*person
 	for _, p := range r.w.people {
 		if !p.hasApp {
 			continue
 		}
+		users = append(users, p)
+		if r.res.FullSyncPhones < r.cfg.FullSyncPhones {
+			p.fullSync = true
+			r.res.FullSyncPhones++
+		}
+	}
+	pem := r.auth.PublicKeyPEM()
+	return parallel(ctx, r.workers, len(users), 64, func(_ *worker, i int) error {
+		p := users[i]
 		key := make([]byte, phone.StorageKeyLength)
 		rand.Read(key)
 		m := models[p.model]
@@ -282,16 +292,12 @@ func (r *run) openPhones() error {
 		if err != nil {
 			return err
 		}
-		if err := e.PinPublicKey(r.auth.PublicKeyPEM()); err != nil {
+		if err := e.PinPublicKey(pem); err != nil {
 			return err
 		}
 		p.phone = e
-		if r.res.FullSyncPhones < r.cfg.FullSyncPhones {
-			p.fullSync = true
-			r.res.FullSyncPhones++
-		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // recordTruth keeps the day's close contacts (15 minutes or more within
