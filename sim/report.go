@@ -63,8 +63,10 @@ Every app user's phone ran the real phone engine against the real server over HT
 <tr><th>confirmed F1 (uploaded with RECURSIVE codes)</th><td>{{.R.ConfirmedF1}} ({{.R.UploadsF1}})</td></tr>
 <tr><th>F2 warnings (true) — precision / recall</th><td>{{.R.WarnedF2}} ({{.R.TruePositiveF2}}) — {{printf "%.2f" .R.PrecisionF2}} / {{printf "%.2f" .R.RecallF2}}</td></tr>
 <tr><th>days from confirmation to warning (mean)</th><td>{{printf "%.1f" .R.MeanDelay}}</td></tr>
-<tr><th>per phone per day: downloaded, stored</th><td>{{printf "%.0f" .R.DownloadBytesPerDay}} B, {{printf "%.0f" .R.StoredBytesPerDay}} B</td></tr>
+{{if .R.FullSyncPhones}}<tr><th>per phone per day: downloaded, stored</th><td>{{printf "%.0f" .R.DownloadBytesPerDay}} B, {{printf "%.0f" .R.StoredBytesPerDay}} B</td></tr>
 <tr><th>per phone per day: sync and matching</th><td>{{printf "%.1f" .R.SyncMillisPerDay}} ms</td></tr>
+{{else}}<tr><th>per phone per day: stored</th><td>{{printf "%.0f" .R.StoredBytesPerDay}} B (downloads and sync time not measured: no phone synced in full)</td></tr>
+{{end}}
 <tr><th>per phone per day: battery (estimate)</th><td>{{printf "%.2f" .R.BatteryPercentDay}} % — {{.R.PowerModel}}</td></tr>
 <tr><th>server: export files, bytes, real keys</th><td>{{.R.Server.ExportFiles}}, {{.R.Server.ExportBytes}}, {{.R.Server.KeysInFiles}}</td></tr>
 <tr><th>server: requests answered (by the CDN in front)</th><td>{{.R.ServerRequests}} ({{.R.CDNRequests}})</td></tr>

@@ -276,8 +276,12 @@ func printSimResult(w io.Writer, r *sim.Result) {
 	row("F2 recall", fmt.Sprintf("%.2f", r.RecallF2))
 	row("infections without the app (same city and seed)", r.InfectionsWithoutApp)
 	row("sightings handled by phones", r.Sightings)
-	row("per phone per day: downloaded bytes", fmt.Sprintf("%.0f", r.DownloadBytesPerDay))
-	row("per phone per day: sync and matching", fmt.Sprintf("%.1f ms", r.SyncMillisPerDay))
+	if r.FullSyncPhones > 0 {
+		row("per phone per day: downloaded bytes", fmt.Sprintf("%.0f", r.DownloadBytesPerDay))
+		row("per phone per day: sync and matching", fmt.Sprintf("%.1f ms", r.SyncMillisPerDay))
+	} else {
+		row("per phone per day: downloaded bytes, sync and matching", "not measured: no phone synced in full (--full-sync 0)")
+	}
 	row("per phone per day: stored bytes", fmt.Sprintf("%.0f", r.StoredBytesPerDay))
 	row("per phone per day: battery (estimate)", fmt.Sprintf("%.2f %%", r.BatteryPercentDay))
 	row("server: export files (bytes, real keys)", fmt.Sprintf("%d (%d, %d)", r.Server.ExportFiles, r.Server.ExportBytes, r.Server.KeysInFiles))
