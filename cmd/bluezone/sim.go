@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -109,7 +110,8 @@ func simCommand() *command {
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
 			thresholds := fs.String("attenuation-thresholds", joinNums(d.Risk.AttenuationThresholds[:]), "risk configuration: upper bounds in dB of the Immediate, Near and Medium buckets")
 			weights := fs.String("bucket-weights", joinNums(d.Risk.BucketWeights[:]), "risk configuration: weights of the Immediate, Near, Medium and Other buckets")
-			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory")
+			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory\n(with --seeds, one directory per seed and summary.json)")
+			seeds := fs.Int("seeds", 1, "run this many seeds, from --seed on, and report each figure's mean and range")
 			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
 			keep := fs.String("dir", "", "the server's database and exports, and during the run the phones' sighting logs, go here (default: a temporary directory, removed at the end)")
 			return func(ctx context.Context, st *stdio, args []string) error {
@@ -125,6 +127,9 @@ func simCommand() *command {
 				}
 				if err := cfg.Validate(); err != nil {
 					return usageErrorf("sim: %v", err)
+				}
+				if *seeds < 1 || *seeds > 1000 {
+					return usageErrorf("sim: --seeds %d: want 1..1000", *seeds)
 				}
 				dir := *keep
 				if ents, err := os.ReadDir(dir); dir != "" && err == nil && len(ents) > 0 {
@@ -155,32 +160,179 @@ func simCommand() *command {
 					defer pprof.StopCPUProfile()
 				}
 				setMemoryLimit()
-				res, err := runSim(ctx, cfg, dir, st.err)
-				if err != nil {
-					return err
+				if *seeds == 1 {
+					res, err := runSim(ctx, cfg, dir, st.err)
+					if err != nil {
+						return err
+					}
+					printSimResult(st.out, res)
+					if *out != "" {
+						if err := writeSimReport(*out, res); err != nil {
+							return err
+						}
+						fmt.Fprintf(st.err, "wrote %s and report.json\n", filepath.Join(*out, "report.html"))
+					}
+					return nil
 				}
-				printSimResult(st.out, res)
+				var results []*sim.Result
+				for i := range *seeds {
+					c := cfg
+					c.Seed = cfg.Seed + uint64(i)
+					name := fmt.Sprintf("seed-%d", c.Seed)
+					res, err := runSim(ctx, c, filepath.Join(dir, name), &prefixWriter{w: st.err, prefix: name + ": "})
+					if err != nil {
+						return fmt.Errorf("%s: %w", name, err)
+					}
+					results = append(results, res)
+					if *out != "" {
+						if err := writeSimReport(filepath.Join(*out, name), res); err != nil {
+							return err
+						}
+					}
+				}
+				summary := summarize(results)
+				printSimSummary(st.out, summary)
 				if *out != "" {
-					if err := os.MkdirAll(*out, 0o755); err != nil {
+					b, _ := json.MarshalIndent(summary, "", "  ")
+					if err := os.WriteFile(filepath.Join(*out, "summary.json"), b, 0o644); err != nil {
 						return err
 					}
-					b, _ := json.MarshalIndent(res, "", "  ")
-					if err := os.WriteFile(filepath.Join(*out, "report.json"), b, 0o644); err != nil {
-						return err
-					}
-					var html bytes.Buffer
-					if err := sim.WriteHTML(&html, res); err != nil {
-						return err
-					}
-					if err := os.WriteFile(filepath.Join(*out, "report.html"), html.Bytes(), 0o644); err != nil {
-						return err
-					}
-					fmt.Fprintf(st.err, "wrote %s and report.json\n", filepath.Join(*out, "report.html"))
+					fmt.Fprintf(st.err, "wrote %s and a report per seed beside it\n", filepath.Join(*out, "summary.json"))
 				}
 				return nil
 			}
 		},
 	}
+}
+
+// writeSimReport writes report.json and report.html into dir.
+func writeSimReport(dir string, res *sim.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "report.json"), b, 0o644); err != nil {
+		return err
+	}
+	var html bytes.Buffer
+	if err := sim.WriteHTML(&html, res); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644)
+}
+
+// simFigures are the figures --seeds summarizes; a ratio is left out of a
+// seed where its denominator is zero (no warnings: no precision).
+var simFigures = []struct {
+	name string
+	get  func(*sim.Result) (float64, bool)
+}{
+	{"infections", count(func(r *sim.Result) int { return r.Infections })},
+	{"infections without the app", count(func(r *sim.Result) int { return r.InfectionsWithoutApp })},
+	{"uploads (F0)", count(func(r *sim.Result) int { return r.Uploads })},
+	{"F1 warnings", count(func(r *sim.Result) int { return r.WarnedF1 })},
+	{"F1 precision", func(r *sim.Result) (float64, bool) { return r.Precision, r.WarnedF1 > 0 }},
+	{"F1 recall", func(r *sim.Result) (float64, bool) { return r.Recall, r.TrueContacts > 0 }},
+	{"F2 warnings", count(func(r *sim.Result) int { return r.WarnedF2 })},
+	{"F2 precision", func(r *sim.Result) (float64, bool) { return r.PrecisionF2, r.WarnedF2 > 0 }},
+	{"F2 recall", func(r *sim.Result) (float64, bool) { return r.RecallF2, r.TrueContactsF2 > 0 }},
+	{"days from confirmation to warning", func(r *sim.Result) (float64, bool) { return r.MeanDelay, r.TruePositive > 0 }},
+	{"per phone per day: downloaded bytes", func(r *sim.Result) (float64, bool) { return r.DownloadBytesPerDay, r.FullSyncPhones > 0 }},
+	{"per phone per day: sync and matching (ms)", func(r *sim.Result) (float64, bool) { return r.SyncMillisPerDay, r.FullSyncPhones > 0 }},
+	{"per phone per day: stored bytes", func(r *sim.Result) (float64, bool) { return r.StoredBytesPerDay, true }},
+	{"wall time (s)", func(r *sim.Result) (float64, bool) { return r.WallSeconds, true }},
+}
+
+func count(f func(*sim.Result) int) func(*sim.Result) (float64, bool) {
+	return func(r *sim.Result) (float64, bool) { return float64(f(r)), true }
+}
+
+// figureSummary is one figure over the seeds where it is defined.
+type figureSummary struct {
+	Name   string             `json:"name"`
+	Seeds  int                `json:"seeds"` // where it is defined
+	Mean   float64            `json:"mean"`
+	Min    float64            `json:"min"`
+	Max    float64            `json:"max"`
+	BySeed map[string]float64 `json:"by_seed"`
+}
+
+type seedsSummary struct {
+	Seeds   []uint64        `json:"seeds"`
+	Figures []figureSummary `json:"figures"`
+}
+
+func summarize(results []*sim.Result) seedsSummary {
+	var s seedsSummary
+	for _, r := range results {
+		s.Seeds = append(s.Seeds, r.Config.Seed)
+	}
+	for _, f := range simFigures {
+		fs := figureSummary{Name: f.name, Min: math.Inf(1), Max: math.Inf(-1), BySeed: map[string]float64{}}
+		for _, r := range results {
+			v, ok := f.get(r)
+			if !ok {
+				continue
+			}
+			fs.BySeed[strconv.FormatUint(r.Config.Seed, 10)] = v
+			fs.Seeds++
+			fs.Mean += v
+			fs.Min, fs.Max = min(fs.Min, v), max(fs.Max, v)
+		}
+		if fs.Seeds > 0 {
+			fs.Mean /= float64(fs.Seeds)
+		} else {
+			fs.Min, fs.Max = 0, 0 // JSON has no infinities
+		}
+		s.Figures = append(s.Figures, fs)
+	}
+	return s
+}
+
+func printSimSummary(w io.Writer, s seedsSummary) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "over %d seeds (%d to %d)\tmean\tmin\tmax\tseeds\n", len(s.Seeds), s.Seeds[0], s.Seeds[len(s.Seeds)-1])
+	for _, f := range s.Figures {
+		if f.Seeds == 0 {
+			fmt.Fprintf(tw, "%s\tn/a\t\t\t0\n", f.Name)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", f.Name, num(f.Mean), num(f.Min), num(f.Max), f.Seeds)
+	}
+	tw.Flush()
+}
+
+// num prints a figure with the digits it deserves.
+func num(v float64) string {
+	if math.Abs(v) < 10 {
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 0, 64)
+}
+
+// prefixWriter starts every line written through it with prefix.
+type prefixWriter struct {
+	w       io.Writer
+	prefix  string
+	midLine bool
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	var out []byte
+	for _, c := range b {
+		if !p.midLine {
+			out = append(out, p.prefix...)
+		}
+		out = append(out, c)
+		p.midLine = c != '\n'
+	}
+	if _, err := p.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }
 
 // humanBytes writes n in kB, MB or GB (powers of 1000, as disks are sold).

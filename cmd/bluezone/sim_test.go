@@ -59,6 +59,36 @@ func TestSimCommand(t *testing.T) {
 	if err != nil || !strings.Contains(string(html), "<svg") || !strings.Contains(string(html), "F1 precision") {
 		t.Fatalf("report.html: %v", err)
 	}
+	// Several seeds: a report per seed, and each figure's mean and range.
+	multi := t.TempDir()
+	stdout, stderr, code = run(t, "", "sim", "--people", "60", "--days", "2", "--seeds", "2", "--seed", "7", "--out", multi)
+	if code != 0 || !strings.Contains(stdout, "over 2 seeds (7 to 8)") || !strings.Contains(stdout, "F1 recall") || !strings.Contains(stderr, "seed-8: day 2/2") {
+		t.Fatalf("--seeds 2: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	var summary struct {
+		Seeds   []uint64
+		Figures []struct {
+			Name   string
+			Seeds  int
+			Mean   float64
+			BySeed map[string]float64 `json:"by_seed"`
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(multi, "summary.json")); err != nil || json.Unmarshal(b, &summary) != nil || len(summary.Seeds) != 2 {
+		t.Fatalf("summary.json: %v %s", err, b)
+	}
+	for _, f := range summary.Figures {
+		if f.Name == "stored bytes" || f.Name == "per phone per day: stored bytes" {
+			if f.Seeds != 2 || len(f.BySeed) != 2 || f.Mean != (f.BySeed["7"]+f.BySeed["8"])/2 {
+				t.Errorf("figure %+v: want the mean of seeds 7 and 8", f)
+			}
+		}
+	}
+	for _, f := range []string{"seed-7/report.json", "seed-8/report.html"} {
+		if _, err := os.Stat(filepath.Join(multi, f)); err != nil {
+			t.Errorf("--seeds --out: %v", err)
+		}
+	}
 	// A run the disk cannot hold is refused before it starts, not an hour in.
 	if _, stderr, code := run(t, "", "sim", "--people", "50000000", "--days", "60", "--dir", t.TempDir()); code != 1 || !strings.Contains(stderr, "of disk under") {
 		t.Errorf("a run larger than the disk: exit %d: %s", code, stderr)
@@ -74,6 +104,7 @@ func TestSimCommand(t *testing.T) {
 		{[]string{"--attenuation-thresholds", "70,63,55"}, "must not decrease"},
 		{[]string{"--dir", out}, "is not empty"},
 		{[]string{"--workers", "-1"}, "workers -1"},
+		{[]string{"--seeds", "0"}, "--seeds 0"},
 	} {
 		if _, stderr, code := run(t, "", append([]string{"sim"}, bad.args...)...); code != 2 || !strings.Contains(stderr, bad.want) {
 			t.Errorf("sim %q: exit %d: %s", bad.args, code, stderr)
