@@ -234,6 +234,9 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 	m := slot * slotMinutes
 	now := day*24*60 + m
 	t := k.tally
+	// Counts are kept locally: the workers' tallies may share a cache line.
+	newInf, sightings := 0, int64(0)
+	defer func() { t.newInf, t.sightings = t.newInf+newInf, t.sightings+sightings }()
 	// Each phone's neighbours in hearing range, with the path loss between.
 	for len(k.near) < len(g) {
 		k.near = append(k.near, nil)
@@ -251,7 +254,7 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 			if d <= closeDist && t.close != nil {
 				t.close[pairKey(a.id, b.id)] += slotMinutes
 			}
-			t.newInf += w.transmit(k.mobR, a, b, d, now) + w.transmit(k.mobR, b, a, d, now)
+			newInf += w.transmit(k.mobR, a, b, d, now) + w.transmit(k.mobR, b, a, d, now)
 			if a.phone == nil || b.phone == nil || a.iOS && b.iOS { // iOS background pairs are deaf
 				continue
 			}
@@ -274,7 +277,7 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 					return err
 				}
 				if heard {
-					t.sightings++
+					sightings++
 				}
 			}
 		}
