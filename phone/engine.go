@@ -152,7 +152,7 @@ func (k dailyKey) end() uint32 {
 // Open opens (or creates) the phone kept in dir. storageKey (32 bytes) comes
 // from the platform keystore and encrypts everything written.
 func Open(dir string, storageKey []byte, cfg Config) (*Engine, error) {
-	st, err := NewDirStorage(dir, false)
+	st, err := NewDirStorage(dir)
 	if err != nil {
 		return nil, err
 	}

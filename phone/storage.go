@@ -40,18 +40,15 @@ type Storage interface {
 
 // dirStorage keeps the state in one file and the log in one file per day
 // under sightings/.
-type dirStorage struct {
-	dir    string
-	noSync bool
-}
+type dirStorage struct{ dir string }
 
 // NewDirStorage returns the storage Open uses: dir/state.sealed and
-// dir/sightings/DAY.log. noSync skips fsync of the log, for tests only.
-func NewDirStorage(dir string, noSync bool) (Storage, error) {
+// dir/sightings/DAY.log.
+func NewDirStorage(dir string) (Storage, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "sightings"), 0o700); err != nil {
 		return nil, fmt.Errorf("phone: %w", err)
 	}
-	return &dirStorage{dir: dir, noSync: noSync}, nil
+	return &dirStorage{dir: dir}, nil
 }
 
 const stateFile = "state.sealed"
@@ -91,9 +88,6 @@ func (d *dirStorage) WriteLog(day, off int64, data []byte) error {
 	}
 	if _, err := f.WriteAt(data, off); err != nil {
 		return err
-	}
-	if d.noSync {
-		return nil
 	}
 	return f.Sync()
 }

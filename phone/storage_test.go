@@ -9,7 +9,7 @@ import (
 
 func TestDirStorage(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) phone.Storage {
-		s, err := phone.NewDirStorage(t.TempDir(), false)
+		s, err := phone.NewDirStorage(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

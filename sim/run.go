@@ -156,9 +156,10 @@ type contact struct {
 // dayPlaces records where phones were on one day: two phones that heard
 // each other were in one place.
 type dayPlaces struct {
-	visited [][]int32 // by person: places (nil without a phone)
-	start   []int32   // place p's phones are phones[start[p]:start[p+1]]
-	phones  []int32
+	// Person i's places are places[visits[i]:visits[i+1]] (none without a
+	// phone); place p's phones are phones[start[p]:start[p+1]].
+	visits, places []int32
+	start, phones  []int32
 }
 
 // together calls yield with the phones that were in a place with person i.
@@ -166,7 +167,7 @@ func (d dayPlaces) together(i int, yield func(int32)) {
 	if d.start == nil {
 		return
 	}
-	for _, pl := range d.visited[i] {
+	for _, pl := range d.places[d.visits[i]:d.visits[i+1]] {
 		for _, v := range d.phones[d.start[pl]:d.start[pl+1]] {
 			yield(v)
 		}
@@ -195,7 +196,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	origin := &countingTransport{next: http.DefaultTransport}
 	r := &run{cfg: cfg, w: newWorld(cfg), auth: auth, arena: ar, origin: origin, cdn: newCDN(origin),
 		shared: phone.NewShared(), contacts: make([][]contact, cfg.People), owners: map[protocol.TEK]int{}, files: map[string]bool{},
-		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, FullSyncPhones: 0, Workers: cfg.Workers}}
+		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, Workers: cfg.Workers}}
 	r.counted = &countingTransport{next: r.cdn}
 	r.fullClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.counted}}
 	r.fastClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.cdn}, Shared: r.shared}
@@ -312,12 +313,14 @@ func (r *run) recordTruth(day int, t *dayTally) {
 		r.contacts[b] = append(r.contacts[b], contact{int32(a), int16(day)})
 	}
 	n := r.w.placeBase[placeKinds]
-	d := dayPlaces{visited: make([][]int32, len(r.w.people)), start: make([]int32, n+1)}
+	d := dayPlaces{visits: make([]int32, len(r.w.people)+1), start: make([]int32, n+1)}
 	for _, p := range r.w.people {
+		d.visits[p.id+1] = d.visits[p.id]
 		if p.phone == nil {
 			continue
 		}
-		d.visited[p.id] = slices.Clone(p.visited)
+		d.visits[p.id+1] += int32(len(p.visited))
+		d.places = append(d.places, p.visited...)
 		for _, pl := range p.visited {
 			d.start[pl+1]++
 		}
@@ -328,7 +331,7 @@ func (r *run) recordTruth(day int, t *dayTally) {
 	d.phones = make([]int32, d.start[n])
 	fill := slices.Clone(d.start)
 	for _, p := range r.w.people {
-		for _, pl := range d.visited[p.id] {
+		for _, pl := range d.places[d.visits[p.id]:d.visits[p.id+1]] {
 			d.phones[fill[pl]] = int32(p.id)
 			fill[pl]++
 		}
