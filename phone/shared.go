@@ -45,18 +45,18 @@ func (s *Shared) Reset() {
 	clear(s.ids)
 }
 
-// verified returns the archive of data if it was verified before under pin.
-func (s *Shared) verified(data []byte, pin []byte) (*export.Archive, archiveKey) {
-	k := archiveKey{file: sha256.Sum256(data), pin: string(pin)}
+// lookup returns the archive of the file with this hash if it was verified
+// before under pin.
+func (s *Shared) lookup(file [sha256.Size]byte, pin []byte) *export.Archive {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.archives[k], k
+	return s.archives[archiveKey{file, string(pin)}]
 }
 
-func (s *Shared) remember(k archiveKey, a *export.Archive) {
+func (s *Shared) remember(file [sha256.Size]byte, pin []byte, a *export.Archive) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.archives[k] = a
+	s.archives[archiveKey{file, string(pin)}] = a
 }
 
 // identifiers returns the RPIs of the key for the intervals from start on
@@ -83,9 +83,11 @@ func (s *Shared) identifiers(tek protocol.TEK, start uint32) *[protocol.KeyRolli
 // verifyFile reads data and checks it against the pinned keys, through s
 // when set.
 func verifyFile(s *Shared, data []byte, pins []pin) (*export.Archive, error) {
+	var sum [sha256.Size]byte
 	if s != nil {
+		sum = sha256.Sum256(data)
 		for _, p := range pins {
-			if a, _ := s.verified(data, p.pem); a != nil {
+			if a := s.lookup(sum, p.pem); a != nil {
 				return a, nil
 			}
 		}
@@ -97,8 +99,7 @@ func verifyFile(s *Shared, data []byte, pins []pin) (*export.Archive, error) {
 	for _, p := range pins {
 		if a.Verify(p.key) == nil {
 			if s != nil {
-				_, k := s.verified(data, p.pem)
-				s.remember(k, a)
+				s.remember(sum, p.pem, a)
 			}
 			return a, nil
 		}
