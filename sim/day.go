@@ -125,6 +125,7 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 	phones := w.phones()
 	nPlaces := w.placeBase[placeKinds]
 	count := make([]int32, nPlaces+1)
+	fill := make([]int32, nPlaces)
 	placeOf := make([]int32, len(w.people))
 	members := make([]*person, len(w.people))
 	var busy []int32
@@ -153,7 +154,7 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 			}
 			count[pl+1] += count[pl] // count[pl] is now where place pl starts
 		}
-		fill := append([]int32(nil), count[:nPlaces]...)
+		copy(fill, count[:nPlaces])
 		for i, p := range w.people {
 			members[fill[placeOf[i]]] = p
 			fill[placeOf[i]]++
