@@ -50,19 +50,15 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 	if i := slices.Index(e.openKeys, key); i >= 0 {
 		o := &e.open[i]
 		switch s := &o.Sighting; {
-		case s.RPI != p.RPI: // another identifier with the same first 8 bytes: one of them is written out
-			e.closeLocked(s)
-			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
-			return nil
-		case abs64(now-o.last) <= mergeGap: // the same scan window
+		case s.RPI == p.RPI && abs64(now-o.last) <= mergeGap: // the same scan window
 			x := &s.Samples[len(s.Samples)-1]
 			x.RSSI = max(x.RSSI, int8(rssi))
 			return nil
-		case now > o.last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
+		case s.RPI == p.RPI && now > o.last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
 			s.Samples = append(s.Samples, Sample{Offset: uint16(now - s.Time), RSSI: int8(rssi)})
 			o.last = now
 			return nil
-		default: // out of order, too long or across midnight: a new record
+		default: // out of order, too long, across midnight, or another identifier with the same first 8 bytes: a new record
 			e.closeLocked(s)
 			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
 			return nil

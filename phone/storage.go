@@ -66,7 +66,7 @@ func (d *dirStorage) WriteState(data []byte) error {
 }
 
 func (d *dirStorage) logPath(day int64) string {
-	return filepath.Join(d.dir, "sightings", strconv.FormatInt(day, 10)+logSuffix)
+	return filepath.Join(d.dir, "sightings", dayFileName(day))
 }
 
 func (d *dirStorage) ReadLog(day int64) ([]byte, error) {
