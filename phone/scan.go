@@ -106,3 +106,21 @@ func (e *Engine) modelIndexLocked(model string) uint8 {
 	}
 	return uint8(len(e.state.Models))
 }
+
+// RecordScan tells the engine that the platform finished a scan at now (Unix
+// seconds), including one that heard nothing. Scan results delivered by
+// HandleScan and HandleServiceData are scan instances too: reports within a
+// minute of a scan's first report belong to that scan. Each scan instance
+// counts for the time since the phone's previous one, capped (EN's
+// secondsSinceLastScan), so the engine must learn of empty scans as well.
+func (e *Engine) RecordScan(now int64) error {
+	if now < 0 || now > 1<<32-1 {
+		return fmt.Errorf("%w: time %d out of range", ErrBadScan, now)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.scanLocked(now)
+}
+
+// scanLocked notes a scan instance at now.
+func (e *Engine) scanLocked(now int64) error { return nil }

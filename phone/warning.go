@@ -2,6 +2,7 @@ package phone
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/risk"
@@ -157,4 +158,34 @@ func (e *Engine) Status(now int64) (*Status, error) {
 	}
 	return &Status{Keys: len(e.state.Keys), Identifiers: len(sightings), Sightings: samples, StoredBytes: size,
 		ExposedKeys: len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
+}
+
+// ExposureDay is what one published key contributed on one day: the figures
+// behind a warning, for calibration tools (bluezone risk evaluate). It names
+// the published key, never anyone who was heard.
+type ExposureDay struct {
+	Key        string  // published key, hex
+	Day        string  // YYYY-MM-DD, UTC
+	ReportType int     // EN report type of the key
+	Minutes    float64 // weighted minutes (the day's score from this key)
+}
+
+// Exposures lists the retained exposures, by key then day.
+func (e *Engine) Exposures(now int64) []ExposureDay {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pruneExposuresLocked(now)
+	var out []ExposureDay
+	for k, ex := range e.state.Exposures {
+		for _, x := range ex {
+			out = append(out, ExposureDay{Key: k, Day: risk.Day(x.Day).String(), ReportType: int(x.ReportType), Minutes: x.Minutes})
+		}
+	}
+	slices.SortFunc(out, func(a, b ExposureDay) int {
+		if c := strings.Compare(a.Key, b.Key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Day, b.Day)
+	})
+	return out
 }
