@@ -114,12 +114,18 @@ type Engine struct {
 	// for identifiers no longer heard.
 	nextSweep int64
 	radio     radioState
+	// scanStart is when the scan instance being reported began;
+	// pendingScans the scan instances not yet written to the log.
+	scanStart    int64
+	pendingScans []int64
 }
 
 // openSighting is a sighting still being added to.
 type openSighting struct {
 	Sighting
 	last int64 // time of the last sample
+	// sum and n add up the reports of the last sample, for its typical RSSI.
+	sum, n int32
 }
 
 // state is what the engine persists besides the sighting log.
@@ -256,6 +262,13 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	e.open, e.openKeys = e.open[:keep], e.openKeys[:keep]
 	if !write && e.nClosed < flushEvery {
 		return nil
+	}
+	// Scans go out with the sightings they give a duration to, not alone:
+	// a checkpoint that closes nothing writes nothing.
+	if e.nClosed > 0 || closeAll {
+		if err := e.writeScansLocked(); err != nil {
+			return err
+		}
 	}
 	for i, c := range e.closed {
 		if err := e.log.append(c.day, c.plain); err != nil {

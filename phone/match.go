@@ -209,8 +209,15 @@ func withinTolerance(t int64, n uint32) bool {
 	return t >= start-tol && t < end+tol
 }
 
+// heard is the retained log, read for matching and summaries.
+type heard struct {
+	sightings []Sighting
+	scans     *scanInstances
+	damaged   int64 // bytes of the log skipped because they did not authenticate
+}
+
 // loadSightingsLocked flushes memory and reads the retained log.
-func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
+func (e *Engine) loadSightingsLocked(now int64) (*heard, error) {
 	if err := e.flushLocked(time.Time{}, true, true); err != nil {
 		return nil, err
 	}
@@ -222,15 +229,19 @@ func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
 	if err != nil {
 		return nil, err
 	}
-	var all []Sighting
+	h := &heard{}
+	var scans []int64
 	for _, d := range days {
-		recs, err := e.log.read(d)
+		dl, err := e.log.read(d)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, recs...)
+		h.sightings = append(h.sightings, dl.sightings...)
+		scans = append(scans, dl.scans...)
+		h.damaged += dl.damaged
 	}
-	return all, nil
+	h.scans = buildScanInstances(scans, h.sightings)
+	return h, nil
 }
 
 // MatchExports verifies export files against the pinned keys and matches
@@ -262,11 +273,11 @@ func (e *Engine) matchLocked(files [][]byte, now int64, shared *Shared) (*MatchR
 		}
 		archives = append(archives, a)
 	}
-	sightings, err := e.loadSightingsLocked(now)
+	h, err := e.loadSightingsLocked(now)
 	if err != nil {
 		return nil, err
 	}
-	ix := buildIndex(sightings)
+	ix := buildIndex(h.sightings)
 	rep := &MatchReport{Files: len(archives)}
 	for _, a := range archives {
 		for _, k := range a.File.Keys {
@@ -279,7 +290,7 @@ func (e *Engine) matchLocked(files [][]byte, now int64, shared *Shared) (*MatchR
 			if derived {
 				rep.KeysDerived++
 			}
-			if len(hits) > 0 && e.scoreLocked(k, hits, sightings) {
+			if len(hits) > 0 && e.scoreLocked(k, hits, h) {
 				rep.Matched++
 			}
 		}
@@ -308,11 +319,11 @@ func (e *Engine) revokeLocked(k export.Key) int {
 
 // scoreLocked turns the sightings of one key into exposure days. It returns
 // false when no sighting carried metadata this phone understands.
-func (e *Engine) scoreLocked(k export.Key, hits []hit, sightings []Sighting) bool {
+func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
 	var scans []risk.Scan
 	for _, h := range hits {
-		s := &sightings[h.sighting]
+		s := &hd.sightings[h.sighting]
 		md, err := ids.DecryptMetadata(s.RPI, s.AEM)
 		if err != nil {
 			continue // unknown metadata version: ignored, as EN requires
@@ -326,10 +337,11 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, sightings []Sighting) boo
 			if !withinTolerance(t, h.interval) {
 				continue // replayed samples never count
 			}
+			_, sec, _ := hd.scans.at(t) // every sample's time is a scan's
 			scans = append(scans, risk.Scan{
 				Time:        time.Unix(t, 0),
 				Attenuation: e.risk.Attenuation(int(md.TxPower), int(x.RSSI), e.cfg.Model, model),
-				Seconds:     e.cfg.ScanEverySeconds,
+				Seconds:     int(min(sec, 86400)),
 			})
 		}
 	}
