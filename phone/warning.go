@@ -131,14 +131,14 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 
 // Status is a snapshot for the app's main screen and for diagnostics.
 type Status struct {
-	Keys             int
-	Identifiers      int // distinct identifiers heard (records in the log)
-	Sightings        int // scans that heard an identifier
-	Scans            int // scan instances the phone made, heard or empty
-	StoredBytes      int64
+	Keys        int
+	Identifiers int // distinct identifiers heard (records in the log)
+	Sightings   int // scans that heard an identifier
+	Scans       int // scan instances the phone made, heard or empty
+	StoredBytes int64
 	// DamagedBytes counts log bytes that failed authentication (a damaged
 	// disk, tampering) and were skipped: the phone keeps working without them.
-	DamagedBytes int64
+	DamagedBytes     int64
 	ExposedKeys      int
 	Warning          *Warning
 	ProcessedExports int

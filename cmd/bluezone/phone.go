@@ -29,7 +29,7 @@ func phoneCommand() *command {
 		name:    "phone",
 		summary: "a virtual phone kept in a directory: play both sides of a contact from the shell",
 		subs: []*command{phoneCreateCommand(), phoneAdvertiseCommand(), phoneHearCommand(),
-			phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
+			phoneScanCommand(), phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
 	}
 }
 
@@ -185,6 +185,35 @@ func phoneHearCommand() *command {
 	}
 }
 
+func phoneScanCommand() *command {
+	return &command{
+		name:    "scan",
+		args:    "--dir DIR [TIME...]",
+		summary: "Records scans that heard nothing, at each TIME (RFC 3339 or Unix seconds; default --at or now). Each scan counts for the time since the previous one (at most 5 minutes), so a replay of real measurements should record the empty scans too; every 'hear' is a scan already.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, -1, "[TIME...]", func(st *stdio, e *phone.Engine, now int64, args []string) error {
+				times := []int64{now}
+				if len(args) > 0 {
+					times = times[:0]
+				}
+				for _, a := range args {
+					t, err := parseTime(a)
+					if err != nil {
+						return usageErrorf("phone scan: %v", err)
+					}
+					times = append(times, t)
+				}
+				for _, t := range times {
+					if err := e.RecordScan(t); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		},
+	}
+}
+
 func phonePinCommand() *command {
 	return &command{
 		name:    "pin",
@@ -249,7 +278,10 @@ func printPhoneStatus(st *stdio, e *phone.Engine, now int64) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(st.out, "keys: %d\nidentifiers heard: %d\nsightings: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Identifiers, s.Sightings, s.StoredBytes, s.ExposedKeys)
+	fmt.Fprintf(st.out, "keys: %d\nidentifiers heard: %d\nsightings: %d\nscans: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Identifiers, s.Sightings, s.Scans, s.StoredBytes, s.ExposedKeys)
+	if s.DamagedBytes > 0 {
+		fmt.Fprintf(st.out, "damaged log bytes skipped: %d\n", s.DamagedBytes)
+	}
 	switch s.Warning.Level {
 	case phone.LevelF1:
 		fmt.Fprintf(st.out, "warning: F1 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)

@@ -44,3 +44,55 @@ func TestPhonesFromTheShell(t *testing.T) {
 		t.Errorf("status of a missing phone: exit %d, %s", code, stderr)
 	}
 }
+
+// TestPhoneReplayCountsRealScanTimes: outside tools replay measurements
+// through 'phone hear' and 'phone scan'; each scan counts for the time since
+// the phone's previous scan (at most 5 minutes), as on a real phone.
+func TestPhoneReplayCountsRealScanTimes(t *testing.T) {
+	tests := []struct {
+		name      string
+		emptyScan bool // the phone also scanned, hearing nothing, 2 minutes before each hear
+		want      string
+	}{
+		{"Android EN scans every 5 minutes", false, "warning: F1 on 2026-11-20 (20 weighted minutes)"},
+		{"empty scans in between", true, "warning: none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+			priv, pub, zip := filepath.Join(dir, "k.pem"), filepath.Join(dir, "p.pem"), filepath.Join(dir, "f.zip")
+			must := func(stdin string, args ...string) string {
+				t.Helper()
+				out, stderr, code := run(t, stdin, args...)
+				if code != 0 {
+					t.Fatalf("%q: exit %d: %s", args, code, stderr)
+				}
+				return out
+			}
+			must("", "phone", "create", "--dir", a)
+			must("", "phone", "create", "--dir", b)
+			start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
+			for i := 0; i < 4; i++ { // 4 scans, 5 minutes apart: 20 minutes
+				at := start.Add(time.Duration(i) * 5 * time.Minute)
+				if tt.emptyScan {
+					must("", "phone", "scan", "--dir", b, fmt.Sprint(at.Add(-2*time.Minute).Unix()))
+				}
+				payload := strings.Fields(must("", "phone", "advertise-now", "--dir", a, "--at", fmt.Sprint(at.Unix())))[0]
+				must("", "phone", "hear", "--dir", b, payload, "-68", fmt.Sprint(at.Unix()))
+			}
+			must("", "export", "keygen", "--private", priv, "--public", pub)
+			keys := must("", "phone", "keys", "--dir", a, "--at", "2026-11-21T09:00:00Z")
+			must(keys, "export", "sign", "--key", priv, "--out", zip)
+			must("", "phone", "pin", "--dir", b, pub)
+			out := must("", "phone", "match", "--dir", b, "--at", "2026-11-21T09:00:00Z", zip)
+			if !strings.Contains(out, tt.want) {
+				t.Errorf("match output lacks %q:\n%s", tt.want, out)
+			}
+			wantScans := map[bool]string{false: "scans: 4\n", true: "scans: 8\n"}[tt.emptyScan]
+			if !strings.Contains(out, wantScans) {
+				t.Errorf("match output lacks %q:\n%s", wantScans, out)
+			}
+		})
+	}
+}
