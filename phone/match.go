@@ -86,6 +86,11 @@ type MatchReport struct {
 	KeysDerived int // keys whose identifiers had to be derived
 	Matched     int // keys heard by this phone
 	Revoked     int // earlier matches withdrawn
+	// Failed counts files Sync could not fetch or verify; they were skipped
+	// (the others were matched) and are tried again at the next sync.
+	Failed int
+	// FirstError describes the first failed file ("" when none failed).
+	FirstError string
 }
 
 // sightingIndex is the log arranged for matching.
@@ -246,7 +251,8 @@ func (e *Engine) loadSightingsLocked(now int64) (*heard, error) {
 
 // MatchExports verifies export files against the pinned keys and matches
 // their keys against what this phone heard. Files that fail verification are
-// rejected as a whole, before anything is matched.
+// rejected as a whole, before anything is matched: the caller chose them.
+// (Sync, which fetches files itself, skips a bad file and goes on.)
 func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -257,56 +263,85 @@ func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	return rep, e.saveState()
 }
 
-// matchLocked is MatchExports without saving the state, so that Sync can
-// save once for the match and the list of files it matched.
+// matchLocked is MatchExports without saving the state.
 // shared (may be nil) shares verification and derivation with other engines.
 func (e *Engine) matchLocked(files [][]byte, now int64, shared *Shared) (*MatchReport, error) {
-	pins := e.pinsLocked()
-	if len(pins) == 0 {
-		return nil, ErrNoPinnedKey
+	m, err := e.newMatcherLocked(now, shared)
+	if err != nil {
+		return nil, err
 	}
 	var archives []*export.Archive
 	for i, data := range files {
-		a, err := verifyFile(shared, data, pins)
+		a, err := m.verify(data)
 		if err != nil {
 			return nil, fmt.Errorf("phone: export file %d: %w", i, err)
 		}
 		archives = append(archives, a)
 	}
+	for _, a := range archives {
+		m.matchLocked(a)
+	}
+	e.pruneExposuresLocked(now)
+	return m.rep, nil
+}
+
+// matcher is one matching run: the log is read and indexed once, then
+// files are matched one at a time, so that only one is held in memory.
+type matcher struct {
+	e      *Engine
+	pins   []pin
+	h      *heard
+	ix     *sightingIndex
+	shared *Shared
+	rep    *MatchReport
+}
+
+func (e *Engine) newMatcherLocked(now int64, shared *Shared) (*matcher, error) {
+	pins := e.pinsLocked()
+	if len(pins) == 0 {
+		return nil, ErrNoPinnedKey
+	}
 	h, err := e.loadSightingsLocked(now)
 	if err != nil {
 		return nil, err
 	}
-	ix := buildIndex(h.sightings)
-	rep := &MatchReport{Files: len(archives)}
-	for _, a := range archives {
-		for _, k := range a.File.Keys {
-			rep.Keys++
-			if k.ReportType == export.ReportRevoked {
-				rep.Revoked += e.revokeLocked(k)
-				continue
-			}
-			hits, derived := ix.match(k, shared)
-			if derived {
-				rep.KeysDerived++
-			}
-			if len(hits) > 0 && e.scoreLocked(k, hits, h) {
-				rep.Matched++
-			}
+	return &matcher{e: e, pins: pins, h: h, ix: buildIndex(h.sightings), shared: shared, rep: &MatchReport{}}, nil
+}
+
+// verify reads an export file and checks its signature against the pins
+// taken when the run started; it needs no lock.
+func (m *matcher) verify(data []byte) (*export.Archive, error) {
+	return verifyFile(m.shared, data, m.pins)
+}
+
+// matchLocked matches one verified file.
+func (m *matcher) matchLocked(a *export.Archive) {
+	e, rep := m.e, m.rep
+	rep.Files++
+	for _, k := range a.File.Keys {
+		rep.Keys++
+		if k.ReportType == export.ReportRevoked {
+			rep.Revoked += e.revokeLocked(k)
+			continue
 		}
-		for _, k := range a.File.Revised {
-			rep.Keys++
-			if k.ReportType == export.ReportRevoked {
-				rep.Revoked += e.revokeLocked(k)
-			} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
-				for i := range ex {
-					ex[i].ReportType = int32(k.ReportType)
-				}
+		hits, derived := m.ix.match(k, m.shared)
+		if derived {
+			rep.KeysDerived++
+		}
+		if len(hits) > 0 && e.scoreLocked(k, hits, m.h) {
+			rep.Matched++
+		}
+	}
+	for _, k := range a.File.Revised {
+		rep.Keys++
+		if k.ReportType == export.ReportRevoked {
+			rep.Revoked += e.revokeLocked(k)
+		} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
+			for i := range ex {
+				ex[i].ReportType = int32(k.ReportType)
 			}
 		}
 	}
-	e.pruneExposuresLocked(now)
-	return rep, nil
 }
 
 func (e *Engine) revokeLocked(k export.Key) int {

@@ -338,7 +338,9 @@ func phoneSyncCommand() *command {
 		summary: describe(
 			"Downloads new export files from the server and matches them.",
 			"It reads the server's index.txt, verifies each new file against the pinned key,",
-			"matches it, then prints the phone's status.",
+			"matches it, then prints the phone's status. A file that cannot be fetched or does",
+			"not verify is skipped ('failed files: N' and the first error on stderr), the others",
+			"are matched, and the command exits with status 1; the next sync tries it again.",
 			"Pin the authority's key first ('phone pin'), or pass --trust-server-key to pin the",
 			"key the server serves (for testing: a real app ships with the key built in)."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
@@ -359,11 +361,15 @@ func phoneSyncCommand() *command {
 					}
 				}
 				rep, err := e.Sync(ctx, c, now)
-				if err != nil {
+				if rep == nil {
 					return err
 				}
 				fmt.Fprintf(st.out, "files: %d\nkeys: %d\nkeys derived: %d\nkeys matched: %d\nrevoked: %d\n", rep.Files, rep.Keys, rep.KeysDerived, rep.Matched, rep.Revoked)
-				return printPhoneStatus(st, e, now)
+				if rep.Failed > 0 {
+					fmt.Fprintf(st.out, "failed files: %d\n", rep.Failed)
+					err = errors.Join(err, fmt.Errorf("phone sync: %d files skipped, first: %s", rep.Failed, rep.FirstError))
+				}
+				return errors.Join(printPhoneStatus(st, e, now), err)
 			})
 		},
 	}
