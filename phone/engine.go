@@ -49,6 +49,11 @@ type Config struct {
 	TxPower int
 	// Model is this phone's device model, for RSSI calibration.
 	Model string
+	// Service is the 16-bit service UUID this phone advertises under:
+	// 0x4E56 (Bluezone, the default when zero) or 0xFD6F (Exposure
+	// Notification, for devices allowed to use it, such as Linux tokens; EN
+	// phones scan for that one only). Phones hear both either way.
+	Service int
 	// Duty cycle of the radio, in seconds. Zero values take the defaults
 	// (advertise 15 s on / 15 s off, scan 35 s every 120 s).
 	AdvertiseOnSeconds, AdvertiseOffSeconds int
@@ -56,6 +61,9 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
+	if c.Service == 0 {
+		c.Service = int(protocol.ServiceBluezone)
+	}
 	if c.AdvertiseOnSeconds == 0 {
 		c.AdvertiseOnSeconds = 15
 	}
@@ -72,6 +80,9 @@ func (c *Config) defaults() {
 
 func (c Config) validate() error {
 	var errs []error
+	if c.Service != 0 && c.Service != int(protocol.ServiceBluezone) && c.Service != int(protocol.ServiceExposureNotification) {
+		errs = append(errs, fmt.Errorf("service 0x%04X, want 0x4E56 or 0xFD6F", c.Service))
+	}
 	if c.TxPower < -128 || c.TxPower > 127 {
 		errs = append(errs, fmt.Errorf("tx power %d dBm, want -128..127", c.TxPower))
 	}

@@ -359,9 +359,13 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 	var scans []risk.Scan
 	for _, h := range hits {
 		s := &hd.sightings[h.sighting]
-		md, err := ids.DecryptMetadata(s.RPI, s.AEM)
-		if err != nil {
-			continue // unknown metadata version: ignored, as EN requires
+		tx := e.cfg.TxPower // heard without metadata: this phone's own power stands in
+		if s.AEM != noMetadata {
+			md, err := ids.DecryptMetadata(s.RPI, s.AEM)
+			if err != nil {
+				continue // unknown metadata version: ignored, as EN requires
+			}
+			tx = int(md.TxPower)
 		}
 		model := ""
 		if s.Model > 0 && int(s.Model) <= len(e.state.Models) {
@@ -375,7 +379,7 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 			_, sec, _ := hd.scans.at(t) // every sample's time is a scan's
 			scans = append(scans, risk.Scan{
 				Time:        time.Unix(t, 0),
-				Attenuation: e.risk.Attenuation(int(md.TxPower), int(x.RSSI), e.cfg.Model, model),
+				Attenuation: e.risk.Attenuation(tx, int(x.RSSI), e.cfg.Model, model),
 				Seconds:     int(min(sec, 86400)),
 			})
 		}

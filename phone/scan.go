@@ -85,8 +85,17 @@ const typicalSamples = 6
 func (e *Engine) newSightingLocked(p protocol.Payload, rssi int, now int64, model string) Sighting {
 	samples := make([]Sample, 1, typicalSamples)
 	samples[0].RSSI, samples[0].Typical = int8(rssi), int8(rssi)
-	return Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: samples}
+	aem := p.AEM
+	if p.NoMetadata {
+		aem = noMetadata
+	}
+	return Sighting{Time: now, RPI: p.RPI, AEM: aem, Model: e.modelIndexLocked(model), Samples: samples}
 }
+
+// noMetadata stands in the log for the metadata of an identifier heard
+// without it (service data of 16 to 19 bytes). A real one equals it once in
+// 2^32; it would then be scored with this phone's TX power, a small error.
+var noMetadata = [protocol.MetadataLength]byte{0xff, 0xff, 0xff, 0xff}
 
 // pendingKey is the first 8 bytes of an identifier: RPIs are AES outputs, so
 // these are as good as the whole among the few dozen heard at once.
