@@ -53,7 +53,7 @@ var settingsSections = []struct {
 		[]string{"confirmed_", "self_report_weight", "recursive_weight", "report_type_when_missing", "standard_infectiousness_weight", "high_infectiousness_weight", "infectiousness_when_missing"}},
 	{"Transmission risk levels", "Only for keys from servers that still send a transmission risk level (1–8): their windows are also multiplied by its weight.",
 		[]string{"transmission_risk_weights."}},
-	{"Exposure windows", "A window is up to 30 minutes of one key. Windows that fail the filter or score less than the least score count nothing.",
+	{"Exposure windows", "A window is a run of one key's scans, at most the longest exposure window. Windows that fail the filter or score less than the least score count nothing.",
 		[]string{"filter_", "window_min_score", "window_high_score", "max_scan_seconds", "window_minutes"}},
 }
 
