@@ -107,7 +107,9 @@ func TestPortalInABrowser(t *testing.T) {
 		chromedp.SetValue(`#minutes_threshold`, "12"),
 		chromedp.SetValue(`#day_low_score`, "4"),
 		chromedp.Click(`#save-settings`),
-		chromedp.WaitVisible(`.notice`))
+		// A CSS selector: a plain string is a text search too, and ".notice"
+		// also matches the style sheet's text, which is never visible.
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	if c, err := e.srv.RiskConfig(context.Background()); err != nil || c.MinutesThreshold != 12 || c.DayLowScore != 4 {
 		t.Fatalf("risk settings saved in the browser: %+v, %v", c, err)
 	}
@@ -116,7 +118,7 @@ func TestPortalInABrowser(t *testing.T) {
 	step("refuse a low threshold above the warning threshold",
 		chromedp.SetValue(`#day_low_score`, "20"),
 		chromedp.Click(`#save-settings`),
-		chromedp.WaitVisible(`#problems`))
+		chromedp.WaitVisible(chromedp.CSS(`#problems`)))
 	if p := text(`#problems`); !strings.Contains(p, "must be less than the 12 minutes for a warning") {
 		t.Fatalf("problems shown: %q", p)
 	}
