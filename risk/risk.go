@@ -1,8 +1,13 @@
 // Package risk turns what a phone heard into an exposure score, Exposure
-// Notification v2 style: sightings of one key are grouped into exposure windows,
-// each scan gets a typical attenuation (TX power − calibrated RSSI), attenuations
-// fall into buckets with weights, and the weighted minutes of a day are compared
-// with a threshold.
+// Notification v2 style: sightings of one key are grouped into exposure windows
+// (ExposureWindows), each scan gets an attenuation (TX power − calibrated RSSI),
+// attenuations fall into buckets with weights, a window's weighted minutes are
+// weighted again by the key's report type and infectiousness (ScoreWindow),
+// and the windows of a day add up to a score with low and high thresholds
+// (Summarize). docs/risk.md explains it for health officials, field by field.
+//
+// Windows and DailyMinutes are the earlier scoring (bucket weights and the
+// daily threshold only); the phone engine moves to Summarize.
 //
 // The Config comes from the health authority, signed (see ParseSignedConfig),
 // so that it can be tuned without shipping a new app.

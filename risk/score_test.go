@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"testing"
+	"testing/quick"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/risk"
@@ -421,5 +422,39 @@ func TestJSONAbsentFieldsKeepDefaults(t *testing.T) {
 	}
 	if s := c.Summarize([]risk.ExposureWindow{window(60, 600)}); s.Level != risk.LevelHigh {
 		t.Errorf("10 minutes at 60 dB with a threshold of 10: %+v", s)
+	}
+}
+
+// With the defaults, the v2 scoring of a confirmed key gives every day the
+// weighted minutes of the earlier Windows/DailyMinutes, and warns the same days.
+func TestDefaultsReproduceEarlierScoring(t *testing.T) {
+	c := risk.DefaultConfig()
+	f := func(atts []uint8, secs []uint16, gaps []uint16) bool {
+		n := min(len(atts), len(secs), len(gaps))
+		scans := make([]risk.Scan, n)
+		at := t0
+		for i := range scans {
+			at = at.Add(time.Duration(gaps[i]) * time.Second)
+			scans[i] = risk.Scan{Time: at, Attenuation: int(atts[i]), Seconds: int(secs[i]) - 1000}
+		}
+		old := risk.DailyMinutes(c.Windows(scans))
+		s := c.Summarize(c.ExposureWindows(scans, risk.ExposureWindow{ReportType: risk.ReportConfirmedTest, Infectiousness: c.InfectiousnessFor(0, false)}))
+		if len(s.Days) != len(old) {
+			return false
+		}
+		for _, d := range s.Days {
+			if math.Abs(d.Score-old[d.Day]) > 1e-6 {
+				return false
+			}
+			// Within float noise of the threshold, rounding decides (on purpose).
+			clear := math.Abs(old[d.Day]-c.MinutesThreshold) > 1e-6
+			if clear && (d.Level == risk.LevelHigh) != (old[d.Day] >= c.MinutesThreshold) {
+				return false
+			}
+		}
+		return true
+	}
+	if err := quick.Check(f, nil); err != nil {
+		t.Fatal(err)
 	}
 }
