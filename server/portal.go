@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk"
 	"github.com/bluezone-vn/bluezone/store"
 )
 
@@ -121,7 +122,11 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 			s.fail(w, r, err)
 			return
 		}
-		s.settingsPage(w, r, pr, http.StatusOK, c, nil, "")
+		var problems []string
+		if err := c.Validate(); err != nil { // stored under older, looser bounds
+			problems = risk.Problems(err)
+		}
+		s.settingsPage(w, r, pr, http.StatusOK, c, problems, "")
 	}))
 	mux.Handle("POST /portal/settings", s.authed(RoleAdmin, s.settingsForm))
 	mux.Handle("GET /portal/audit", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {

@@ -125,7 +125,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, pr *portal
 	d.Problems = problems
 	p := s.page(pr, "Risk settings", d)
 	if len(problems) > 0 {
-		p.Error = "Not saved: correct the settings listed below."
+		p.Error = "Not saved: correct the settings listed below (phones keep the configuration published last)."
 	}
 	p.Notice = notice
 	s.render(w, r, status, "settings.html", p)
