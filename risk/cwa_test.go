@@ -266,6 +266,9 @@ func TestCWAConformance(t *testing.T) {
 			for _, w := range tc.Windows {
 				ew := risk.ExposureWindow{Day: today - risk.Day(w.AgeInDays), ReportType: w.ReportType,
 					Infectiousness: w.Infectiousness, CalibrationConfidence: w.CalibrationConfidence}
+				// Scan instances go in as they are: our cap (max_scan_seconds)
+				// belongs to cutting a phone's own scans into windows
+				// (ExposureWindows), and case 02 has a 3000-second instance.
 				for _, s := range w.ScanInstances {
 					ew.ScanInstances = append(ew.ScanInstances, risk.ScanInstance{MinAttenuation: s.Min, TypicalAttenuation: s.Typical, SecondsSinceLastScan: s.Seconds})
 				}
