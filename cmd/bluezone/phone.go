@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/phone"
 	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk/calibration"
 )
 
 // A virtual phone on disk: the engine's directory plus, standing in for the
@@ -108,11 +110,17 @@ func phoneCreateCommand() *command {
 		summary: "Makes a new virtual phone in DIR (its storage key is kept in DIR/storage.key, standing in for the platform keystore).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			dir := fs.String("dir", "", "the directory to create (required)")
-			tx := fs.Int("tx-power", -8, "the phone's calibrated TX power in dBm")
-			model := fs.String("model", "", "the phone's device model, for RSSI calibration")
+			tx := fs.Int("tx-power", defaultTxPower, "the TX power in dBm the phone advertises in its encrypted metadata; when not given, the --model's tx in Google's EN calibration table, or this default for a model not in it")
+			model := fs.String("model", "", "the phone's device model: Android Build.MODEL (SM-G973F) or Build.DEVICE (beyond1), or an iPhone; picks the TX power from Google's EN calibration table and keys the risk configuration's per-model calibration")
 			return func(_ context.Context, st *stdio, args []string) error {
 				if *dir == "" || len(args) != 0 {
 					return usageErrorf("phone create: want --dir DIR")
+				}
+				txGiven := false
+				fs.Visit(func(f *flag.Flag) { txGiven = txGiven || f.Name == "tx-power" })
+				cal, known := calibration.Lookup(*model)
+				if known && !txGiven {
+					*tx = cal.TxPower
 				}
 				if err := os.MkdirAll(*dir, 0o700); err != nil {
 					return err
@@ -131,10 +139,39 @@ func phoneCreateCommand() *command {
 					return err
 				}
 				fmt.Fprintf(st.out, "created phone in %s\n", *dir)
+				fmt.Fprintln(st.out, calibrationLine(*model, cal, known, *tx, txGiven))
 				return e.Close()
 			}
 		},
 	}
+}
+
+// defaultTxPower (dBm) is what a phone advertises when neither --tx-power
+// nor Google's calibration table gives its TX power.
+const defaultTxPower = -8
+
+// calibrationLine says which calibration 'phone create' used.
+func calibrationLine(model string, cal calibration.Device, known bool, tx int, txGiven bool) string {
+	source := "default"
+	if txGiven {
+		source = "--tx-power"
+	}
+	if !known {
+		if model == "" {
+			return fmt.Sprintf("calibration: no --model; tx %d dBm (%s)", tx, source)
+		}
+		return fmt.Sprintf("calibration: model %q not in Google's table; tx %d dBm (%s)", model, tx, source)
+	}
+	row := cal.Model + " (" + strings.TrimSpace(cal.OEM+" "+cal.Device) + ")"
+	if strings.TrimSpace(model) != cal.Model {
+		// A code name, a brand in front, a regional variant's family.
+		row += fmt.Sprintf(" for %q", model)
+	}
+	txText := fmt.Sprintf("tx %d dBm", tx)
+	if txGiven && tx != cal.TxPower {
+		txText = fmt.Sprintf("tx %d dBm (--tx-power; the table says %d)", tx, cal.TxPower)
+	}
+	return fmt.Sprintf("calibration: %s: %s, rssi correction %+d dB, confidence %d", row, txText, cal.RSSICorrection, cal.Confidence)
 }
 
 func phoneAdvertiseCommand() *command {

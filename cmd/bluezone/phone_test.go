@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/bluezone-vn/bluezone/phone"
 )
 
 // TestPhonesFromTheShell plays a whole contact with the command line: two
@@ -94,5 +98,52 @@ func TestPhoneReplayCountsRealScanTimes(t *testing.T) {
 				t.Errorf("match output lacks %q:\n%s", wantScans, out)
 			}
 		})
+	}
+}
+
+// TestPhoneCreateCalibration checks that 'phone create' takes the TX power of
+// the --model from Google's calibration table unless --tx-power is given,
+// and says so on the line after the (unchanged) first one.
+func TestPhoneCreateCalibration(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		line   string
+		txWant int
+	}{
+		{[]string{"--model", "SM-G973F"},
+			"calibration: SM-G973F (samsung beyond1): tx -24 dBm, rssi correction +5 dB, confidence 1", -24},
+		{[]string{"--model", "blueline"},
+			`calibration: Pixel 3 (google blueline) for "blueline": tx -33 dBm, rssi correction +5 dB, confidence 3`, -33},
+		{[]string{"--model", "SM-G973F", "--tx-power", "-10"},
+			"calibration: SM-G973F (samsung beyond1): tx -10 dBm (--tx-power; the table says -24), rssi correction +5 dB, confidence 1", -10},
+		{[]string{"--model", "Nokia 3310"},
+			`calibration: model "Nokia 3310" not in Google's table; tx -8 dBm (default)`, -8},
+		{[]string{"--model", "Nokia 3310", "--tx-power", "-12"},
+			`calibration: model "Nokia 3310" not in Google's table; tx -12 dBm (--tx-power)`, -12},
+		{nil, "calibration: no --model; tx -8 dBm (default)", -8},
+	} {
+		dir := filepath.Join(t.TempDir(), "p")
+		out, stderr, code := run(t, "", append([]string{"phone", "create", "--dir", dir}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.args, code, stderr)
+		}
+		if want := "created phone in " + dir + "\n" + tc.line + "\n"; out != want {
+			t.Errorf("%q: output\n%s\nwant\n%s", tc.args, out, want)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, phoneConfigFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg phone.Config
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TxPower != tc.txWant {
+			t.Errorf("%q: TX power %d dBm, want %d", tc.args, cfg.TxPower, tc.txWant)
+		}
+	}
+	out, _, _ := run(t, "", "phone", "create", "--help")
+	if !strings.Contains(out, "Google's EN calibration table") {
+		t.Errorf("--help does not mention the calibration table:\n%s", out)
 	}
 }
