@@ -141,14 +141,15 @@ type openSighting struct {
 
 // state is what the engine persists besides the sighting log.
 type state struct {
-	Keys      []dailyKey            `json:"keys"`
-	Models    []string              `json:"models"`    // advertiser models heard; index+1 is Sighting.Model
-	Processed map[string]bool       `json:"processed"` // export files already matched
-	Exposures map[string][]exposure `json:"exposures"` // by published key hex
-	Pins      [][]byte              `json:"pins"`      // PEM public keys that sign exports
-	Risk      *risk.Config          `json:"risk,omitempty"`
-	NextChaff int64                 `json:"next_chaff,omitempty"` // Unix seconds
-	Phase     int64                 `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
+	Keys      []dailyKey                `json:"keys"`
+	Models    []string                  `json:"models"`              // advertiser models heard; index+1 is Sighting.Model
+	Processed map[string]bool           `json:"processed"`           // export files already matched
+	Windows   map[string][]storedWindow `json:"windows"`             // exposure windows by published key hex
+	Exposures map[string][]exposure     `json:"exposures,omitempty"` // scores of phones from before windows were kept
+	Pins      [][]byte                  `json:"pins"`                // PEM public keys that sign exports
+	Risk      *risk.Config              `json:"risk,omitempty"`
+	NextChaff int64                     `json:"next_chaff,omitempty"` // Unix seconds
+	Phase     int64                     `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
 }
 
 type dailyKey struct {
@@ -203,7 +204,7 @@ func (e *Engine) loadState() error {
 		return fmt.Errorf("phone: read state: %w", err)
 	}
 	if sealed == nil {
-		e.state = state{Processed: map[string]bool{}, Exposures: map[string][]exposure{}}
+		e.state = state{Processed: map[string]bool{}, Windows: map[string][]storedWindow{}, Exposures: map[string][]exposure{}}
 		return e.saveState()
 	}
 	plain, err := e.seal.open(sealed, []byte(stateFile))
@@ -218,6 +219,9 @@ func (e *Engine) loadState() error {
 	}
 	if e.state.Exposures == nil {
 		e.state.Exposures = map[string][]exposure{}
+	}
+	if e.state.Windows == nil {
+		e.state.Windows = map[string][]storedWindow{}
 	}
 	return nil
 }

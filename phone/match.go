@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/protocol"
@@ -336,24 +335,16 @@ func (m *matcher) matchLocked(a *export.Archive) {
 		rep.Keys++
 		if k.ReportType == export.ReportRevoked {
 			rep.Revoked += e.revokeLocked(k)
-		} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
-			for i := range ex {
-				ex[i].ReportType = int32(k.ReportType)
-			}
+		} else {
+			e.reviseLocked(k)
 		}
 	}
 }
 
-func (e *Engine) revokeLocked(k export.Key) int {
-	if _, ok := e.state.Exposures[k.Hex()]; ok {
-		delete(e.state.Exposures, k.Hex())
-		return 1
-	}
-	return 0
-}
-
-// scoreLocked turns the sightings of one key into exposure days. It returns
-// false when no sighting carried metadata this phone understands.
+// scoreLocked turns the sightings of one key into exposure windows, kept
+// with the key's properties so that they are scored afresh whenever the
+// risk configuration changes. It returns false when no sighting carried
+// metadata this phone understands.
 func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
 	var scans []risk.Scan
@@ -378,37 +369,30 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 			}
 			_, sec, _ := hd.scans.at(t) // every sample's time is a scan's
 			scans = append(scans, risk.Scan{
-				Time:        time.Unix(t, 0),
-				Attenuation: e.risk.Attenuation(tx, int(x.RSSI), e.cfg.Model, model),
-				Seconds:     int(min(sec, 86400)),
+				Time:           time.Unix(t, 0),
+				Attenuation:    e.attenuation(tx, int(x.Typical), model),
+				MinAttenuation: e.attenuation(tx, int(x.RSSI), model),
+				Seconds:        int(min(sec, 86400)),
 			})
 		}
 	}
 	if len(scans) == 0 {
 		return false
 	}
-	var ex []exposure
-	for day, m := range risk.DailyMinutes(e.risk.Windows(scans)) {
-		ex = append(ex, exposure{Day: int64(day), Minutes: m, ReportType: int32(k.ReportType)})
+	template := risk.ExposureWindow{ReportType: risk.ReportType(k.ReportType), TransmissionRisk: int(k.TransmissionRisk)}
+	var ws []storedWindow
+	for _, w := range e.risk.ExposureWindows(scans, template) {
+		ws = append(ws, newStoredWindow(w, k))
 	}
-	sort.Slice(ex, func(i, j int) bool { return ex[i].Day < ex[j].Day })
-	e.state.Exposures[k.Hex()] = ex
+	delete(e.state.Exposures, k.Hex())
+	e.state.Windows[k.Hex()] = ws
 	return true
 }
 
-func (e *Engine) pruneExposuresLocked(now int64) {
-	oldest := now/secondsPerDay - RetentionDays
-	for key, ex := range e.state.Exposures {
-		keep := ex[:0]
-		for _, x := range ex {
-			if x.Day >= oldest {
-				keep = append(keep, x)
-			}
-		}
-		if len(keep) == 0 {
-			delete(e.state.Exposures, key)
-		} else {
-			e.state.Exposures[key] = keep
-		}
-	}
+// attenuation is the attenuation of a report at rssi from an advertiser
+// sending txPower: the authority's signed calibration applies first, and
+// Google's table (rxCorrection) for this phone's model when that names none.
+func (e *Engine) attenuation(txPower, rssi int, advertiserModel string) int {
+	// 1..255 as EN's attenuations; 0 would read as "not measured".
+	return min(max(1, e.risk.Attenuation(txPower, rssi+e.rxCorrection(), e.cfg.Model, advertiserModel)), 255)
 }

@@ -2,9 +2,7 @@ package phone
 
 import (
 	"slices"
-	"strings"
 
-	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/risk"
 )
 
@@ -26,44 +24,13 @@ const (
 type Warning struct {
 	Level   int
 	Day     string
-	Minutes float64 // weighted minutes that day
+	Minutes float64 // the day's score: weighted minutes times the keys' weights
 	Advice  string
-}
-
-// Warning returns the current warning (Level 0 when none). F1 comes from
-// confirmed keys (and keys of unknown type, as older EN servers publish them),
-// F2 from RECURSIVE keys; F2 never escalates and never cascades further.
-func (e *Engine) Warning(now int64) *Warning {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.pruneExposuresLocked(now)
-	f1, f2 := map[int64]float64{}, map[int64]float64{}
-	for _, ex := range e.state.Exposures {
-		for _, x := range ex {
-			switch export.ReportType(x.ReportType) {
-			case export.ReportConfirmedTest, export.ReportConfirmedClinical, export.ReportUnknown:
-				f1[x.Day] += x.Minutes
-			case export.ReportRecursive:
-				f2[x.Day] += x.Minutes * e.risk.RecursiveWeight
-			}
-		}
-	}
-	for _, lv := range []struct {
-		level  int
-		days   map[int64]float64
-		advice string
-	}{{LevelF1, f1, AdviceF1}, {LevelF2, f2, AdviceF2}} {
-		best := int64(-1)
-		for d, m := range lv.days {
-			if m >= e.risk.MinutesThreshold && d > best {
-				best = d
-			}
-		}
-		if best >= 0 {
-			return &Warning{Level: lv.level, Day: risk.Day(best).String(), Minutes: lv.days[best], Advice: lv.advice}
-		}
-	}
-	return &Warning{Level: LevelNone}
+	// LowRiskDay is the most recent day at low risk when there is no
+	// warning and the configuration sets a low level ("" otherwise), with
+	// its score in LowRiskMinutes.
+	LowRiskDay     string
+	LowRiskMinutes float64
 }
 
 // DaySummary is one line of the app's contact-history screen. It names no one.
@@ -104,7 +71,7 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 			order = append(order, d)
 		}
 		for j, x := range s.Samples {
-			att := e.risk.Attenuation(e.cfg.TxPower, int(x.RSSI), e.cfg.Model, "")
+			att := e.attenuation(e.cfg.TxPower, int(x.Typical), "")
 			b := e.risk.Bucket(att)
 			scan, sec, _ := h.scans.at(s.SampleTime(j))
 			acc.minutes += float64(min(sec, int64(e.risk.MaxScanSeconds))) / 60 * e.risk.BucketWeights[b]
@@ -163,35 +130,5 @@ func (e *Engine) Status(now int64) (*Status, error) {
 	}
 	return &Status{Keys: len(e.state.Keys), Identifiers: len(h.sightings), Sightings: samples, Scans: h.scans.len(),
 		StoredBytes: size, DamagedBytes: h.damaged,
-		ExposedKeys: len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
-}
-
-// ExposureDay is what one published key contributed on one day: the figures
-// behind a warning, for calibration tools (bluezone risk evaluate). It names
-// the published key, never anyone who was heard.
-type ExposureDay struct {
-	Key        string  // published key, hex
-	Day        string  // YYYY-MM-DD, UTC
-	ReportType int     // EN report type of the key
-	Minutes    float64 // weighted minutes (the day's score from this key)
-}
-
-// Exposures lists the retained exposures, by key then day.
-func (e *Engine) Exposures(now int64) []ExposureDay {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.pruneExposuresLocked(now)
-	var out []ExposureDay
-	for k, ex := range e.state.Exposures {
-		for _, x := range ex {
-			out = append(out, ExposureDay{Key: k, Day: risk.Day(x.Day).String(), ReportType: int(x.ReportType), Minutes: x.Minutes})
-		}
-	}
-	slices.SortFunc(out, func(a, b ExposureDay) int {
-		if c := strings.Compare(a.Key, b.Key); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Day, b.Day)
-	})
-	return out
+		ExposedKeys: len(e.state.Windows) + len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
 }

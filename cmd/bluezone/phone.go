@@ -112,9 +112,14 @@ func phoneCreateCommand() *command {
 			dir := fs.String("dir", "", "the directory to create (required)")
 			tx := fs.Int("tx-power", defaultTxPower, "the TX power in dBm the phone advertises in its encrypted metadata; when not given, the --model's tx in Google's EN calibration table, or this default for a model not in it")
 			model := fs.String("model", "", "the phone's device model: Android Build.MODEL (SM-G973F) or Build.DEVICE (beyond1), or an iPhone; picks the TX power from Google's EN calibration table and keys the risk configuration's per-model calibration")
+			service := fs.String("service", "4e56", "the 16-bit service UUID the phone advertises under, in hex: 4e56 (Bluezone) or fd6f (Exposure Notification, which EN phones scan for; for devices allowed to use it)")
 			return func(_ context.Context, st *stdio, args []string) error {
 				if *dir == "" || len(args) != 0 {
 					return usageErrorf("phone create: want --dir DIR")
+				}
+				svc, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(*service), "0x"), 16, 16)
+				if err != nil || (svc != 0x4e56 && svc != 0xfd6f) {
+					return usageErrorf("phone create: --service %q: want 4e56 or fd6f", *service)
 				}
 				txGiven := false
 				fs.Visit(func(f *flag.Flag) { txGiven = txGiven || f.Name == "tx-power" })
@@ -130,11 +135,12 @@ func phoneCreateCommand() *command {
 				if err := writeNewFile(filepath.Join(*dir, phoneKeyFile), key, 0o600); err != nil {
 					return fmt.Errorf("phone create: %w", err)
 				}
-				cfg, _ := json.Marshal(phone.Config{TxPower: *tx, Model: *model})
+				pc := phone.Config{TxPower: *tx, Model: *model, Service: int(svc)}
+				cfg, _ := json.Marshal(pc)
 				if err := os.WriteFile(filepath.Join(*dir, phoneConfigFile), cfg, 0o600); err != nil {
 					return err
 				}
-				e, err := phone.Open(*dir, key, phone.Config{TxPower: *tx, Model: *model})
+				e, err := phone.Open(*dir, key, pc)
 				if err != nil {
 					return err
 				}
@@ -326,6 +332,9 @@ func printPhoneStatus(st *stdio, e *phone.Engine, now int64) error {
 		fmt.Fprintf(st.out, "warning: F2 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)
 	default:
 		fmt.Fprintln(st.out, "warning: none")
+		if s.Warning.LowRiskDay != "" {
+			fmt.Fprintf(st.out, "low risk: %s (%.0f weighted minutes)\n", s.Warning.LowRiskDay, s.Warning.LowRiskMinutes)
+		}
 	}
 	h, err := e.History(now)
 	if err != nil {

@@ -147,3 +147,24 @@ func TestPhoneCreateCalibration(t *testing.T) {
 		t.Errorf("--help does not mention the calibration table:\n%s", out)
 	}
 }
+
+// TestPhoneCreateService: --service picks the UUID the phone advertises under.
+func TestPhoneCreateService(t *testing.T) {
+	for _, tt := range []struct {
+		service, want string // want: the service data's UUID, little-endian hex
+		ok            bool
+	}{{"fd6f", "166ffd", true}, {"0x4E56", "16564e", true}, {"180a", "", false}} {
+		dir := filepath.Join(t.TempDir(), "p")
+		_, stderr, code := run(t, "", "phone", "create", "--dir", dir, "--service", tt.service)
+		if (code == 0) != tt.ok {
+			t.Fatalf("--service %s: exit %d, %s", tt.service, code, stderr)
+		}
+		if !tt.ok {
+			continue
+		}
+		out, _, _ := run(t, "", "phone", "advertise-now", "--dir", dir)
+		if !strings.Contains(strings.Fields(out)[0], tt.want) {
+			t.Errorf("--service %s: advertisement %s lacks %s", tt.service, out, tt.want)
+		}
+	}
+}
