@@ -20,14 +20,14 @@ import (
 )
 
 // Store is what the server needs of its database (store.DB implements it).
+// New needs of it come as small role interfaces embedded here.
 type Store interface {
+	KeyPublisher
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
 	GetCode(ctx context.Context, id int64) (store.Code, error)
 	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
-	InsertKeys(ctx context.Context, keys []store.Key) (int, error)
-	CountKeysByCode(ctx context.Context, codeID int64) (int, error)
 	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
 	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
@@ -57,6 +57,14 @@ type Store interface {
 	RecordLoginFailure(ctx context.Context, subject string, now time.Time) error
 	LoginFailures(ctx context.Context, subject string, since time.Time) (int, error)
 	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
+}
+
+// KeyPublisher stores published keys within the per-code cap (store.DB
+// implements it). Checking the cap and storing must be one atomic step.
+type KeyPublisher interface {
+	// PublishKeys stores keys of code codeID unless the code would pass max
+	// keys in all (store.ErrTooManyKeys); see store.DB.PublishKeys.
+	PublishKeys(ctx context.Context, codeID int64, keys []store.Key, max int) (existing []int, published int, err error)
 }
 
 // Blobs is where export files go (blob.Dir implements it).

@@ -147,6 +147,10 @@ var migrations = []string{
 	);
 	CREATE INDEX login_failures_subject ON login_failures (subject, at);
 	ALTER TABLE codes ADD COLUMN issuer_id BIGINT NOT NULL DEFAULT 0`,
+	// keys_published is the per-code counter PublishKeys checks and updates
+	// in one statement, so that parallel uploads cannot pass the cap together.
+	`ALTER TABLE codes ADD COLUMN keys_published INTEGER NOT NULL DEFAULT 0;
+	UPDATE codes SET keys_published = (SELECT COUNT(*) FROM keys WHERE keys.code_id = codes.id)`,
 }
 
 func (db *DB) dialect(q string) string {

@@ -91,11 +91,18 @@ func TestBatchesAndRevocation(t *testing.T) {
 			{Data: []byte("aaaaaaaaaaaaaaaa"), RollingStart: 100, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now},
 			{Data: []byte("bbbbbbbbbbbbbbbb"), RollingStart: 244, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now.Add(time.Hour)},
 		}
-		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 2 {
-			t.Fatalf("insert: %d, %v", n, err)
+		if existing, n, err := db.PublishKeys(ctx, id, keys, 3); err != nil || len(existing) != 0 || n != 2 {
+			t.Fatalf("insert: %v %d, %v", existing, n, err)
 		}
-		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 0 {
-			t.Fatalf("re-insert: %d, %v", n, err)
+		// Keys stored already are skipped and do not count against the cap.
+		if existing, n, err := db.PublishKeys(ctx, id, keys[1:], 3); err != nil || len(existing) != 1 || existing[0] != 0 || n != 2 {
+			t.Fatalf("re-insert: %v %d, %v", existing, n, err)
+		}
+		if _, n, err := db.PublishKeys(ctx, id, keys, 3); !errors.Is(err, store.ErrTooManyKeys) || n != 2 {
+			t.Fatalf("past the cap: %d, %v", n, err)
+		}
+		if _, _, err := db.PublishKeys(ctx, id+1000, keys, 3); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown code: %v", err)
 		}
 		got, rev, err := db.BatchKeys(ctx, now.Add(-time.Hour), now)
 		if err != nil || len(got) != 1 || string(got[0].Data) != "aaaaaaaaaaaaaaaa" || len(rev) != 0 {
