@@ -95,6 +95,9 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 			return res, err
 		}
 	}
+	if err := s.db.PruneLogins(ctx, now.Add(-loginWindow)); err != nil {
+		return res, err
+	}
 	return res, s.writeIndex(ctx, now)
 }
 

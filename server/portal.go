@@ -2,16 +2,13 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -35,9 +32,6 @@ const (
 const (
 	sessionCookie     = "bz_session"
 	sessionTTL        = 8 * time.Hour
-	loginWindow       = 15 * time.Minute
-	maxLoginPerEmail  = 5
-	maxLoginPerAddr   = 20
 	minPasswordLength = 12
 	bootstrapSetting  = "bootstrap_token_hash"
 )
@@ -200,6 +194,9 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		if r.Method == http.MethodPost {
+			if !s.parseForm(w, r) {
+				return
+			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 || !sameOrigin(r) {
 				http.Error(w, "invalid form token: reload the page and try again", http.StatusForbidden)
 				return
@@ -219,61 +216,6 @@ func sameOrigin(r *http.Request) bool {
 	return host == r.Host
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	password := r.PostFormValue("password")
-	since := s.now().Add(-loginWindow)
-	byEmail, err1 := s.db.LoginFailures(ctx, "email:"+email, since)
-	byAddr, err2 := s.db.LoginFailures(ctx, "addr:"+clientAddr(r), since)
-	if err := errors.Join(err1, err2); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if byEmail >= maxLoginPerEmail || byAddr >= maxLoginPerAddr {
-		s.audit(ctx, email, "login_throttled", "")
-		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
-		return
-	}
-	o, err := s.db.OfficialByEmail(ctx, email)
-	if err == nil && !o.Disabled && bcrypt.CompareHashAndPassword([]byte(o.PasswordHash), []byte(password)) == nil {
-		tok := make([]byte, 32)
-		rand.Read(tok)
-		cookie := base64.RawURLEncoding.EncodeToString(tok)
-		csrf := make([]byte, 32)
-		rand.Read(csrf)
-		if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(cookie), OfficialID: o.ID, CSRF: base64.RawURLEncoding.EncodeToString(csrf), ExpiresAt: s.now().Add(sessionTTL)}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
-			HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
-		s.audit(ctx, o.Email, "login", "")
-		target := "/portal/stats"
-		if roleRank(o.Role) >= roleRank(RoleOfficial) {
-			target = "/portal/codes"
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
-		return
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	s.db.RecordLoginFailure(ctx, "email:"+email, s.now())
-	s.db.RecordLoginFailure(ctx, "addr:"+clientAddr(r), s.now())
-	s.audit(ctx, email, "login_failed", "")
-	s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
-}
-
 func checkNewAccount(email, name, password string) (string, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email {
@@ -291,6 +233,9 @@ func checkNewAccount(email, name, password string) (string, error) {
 
 func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !s.parseForm(w, r) {
+		return
+	}
 	tok := r.PostFormValue("token")
 	want, err := s.db.Setting(ctx, bootstrapSetting)
 	sum := sha256.Sum256([]byte(tok))

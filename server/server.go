@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -23,6 +25,7 @@ import (
 // New needs of it come as small role interfaces embedded here.
 type Store interface {
 	KeyPublisher
+	LoginLimiter
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
@@ -54,8 +57,6 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	Audit(ctx context.Context, limit int) ([]store.AuditEntry, error)
-	RecordLoginFailure(ctx context.Context, subject string, now time.Time) error
-	LoginFailures(ctx context.Context, subject string, since time.Time) (int, error)
 	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
 }
 
@@ -89,6 +90,11 @@ type Config struct {
 	// SecureCookies marks portal cookies Secure even when the server itself
 	// speaks plain HTTP behind a TLS-terminating proxy.
 	SecureCookies bool
+	// TrustedProxyHeader names the header (say, X-Forwarded-For) in which a
+	// reverse proxy in front of the server gives the client's address, for
+	// the sign-in limits. Empty (the default): the peer's address is used,
+	// and the header, which any client can send, is ignored.
+	TrustedProxyHeader string
 }
 
 func (c *Config) defaults() {
@@ -149,6 +155,8 @@ type Server struct {
 	tokenKey   *ecdsa.PrivateKey
 	codeSecret []byte
 	metrics    *metrics
+	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
+	comparePassword func(hash, password []byte) error
 
 	// Daily statistics are counted in memory and added to the database by
 	// FlushStats: a shared counter row updated by every upload would make
@@ -172,7 +180,8 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	}
 	id := make([]byte, 8)
 	rand.Read(id)
-	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics()}
+	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics(),
+		comparePassword: bcrypt.CompareHashAndPassword}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {
 		return nil, err

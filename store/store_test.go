@@ -162,3 +162,45 @@ func TestLeasesAndExports(t *testing.T) {
 		}
 	})
 }
+
+func TestLoginAttempts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		since := now.Add(-15 * time.Minute)
+		limits := []store.LoginLimit{{Subject: "pair", Max: 2}, {Subject: "email", Max: 3}}
+		var attempts []int64
+		for i := 0; i < 2; i++ {
+			a, ok, err := db.TakeLoginAttempt(ctx, limits, now, since)
+			if err != nil || !ok {
+				t.Fatalf("attempt %d: %v %v", i+1, ok, err)
+			}
+			attempts = append(attempts, a)
+		}
+		if _, ok, err := db.TakeLoginAttempt(ctx, limits, now, since); err != nil || ok {
+			t.Fatalf("third attempt of the pair: %v %v", ok, err)
+		}
+		// A refused attempt is not counted: the email has room for one more.
+		other := []store.LoginLimit{{Subject: "pair2", Max: 2}, {Subject: "email", Max: 3}}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); !ok {
+			t.Fatal("the email's third attempt was refused")
+		}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); ok {
+			t.Fatal("the email's fourth attempt was allowed")
+		}
+		// A refund (a successful login) gives the attempt back to every subject.
+		if err := db.RefundLoginAttempt(ctx, attempts[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, now, since); !ok {
+			t.Fatal("refunded attempt still counted")
+		}
+		// Attempts out of the window count no more, and are pruned.
+		later := now.Add(16 * time.Minute)
+		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, later, later.Add(-15*time.Minute)); !ok {
+			t.Fatal("old attempts still counted")
+		}
+		if err := db.PruneLogins(ctx, later.Add(-15*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
