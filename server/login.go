@@ -42,6 +42,11 @@ type LoginLimiter interface {
 	PruneLogins(ctx context.Context, before time.Time) error
 }
 
+// AuditPruner forgets audit rows past their retention (store.DB implements it).
+type AuditPruner interface {
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+}
+
 // dummyHash is compared against when the email has no account (or a
 // disabled one), so that such logins take as long as a wrong password and
 // the time of the answer does not tell which emails have accounts.
@@ -79,14 +84,17 @@ func (s *Server) clientAddr(r *http.Request) string {
 	return addr
 }
 
-// cutEmail normalises a typed email and cuts it to maxEmailBytes (at a
-// character boundary).
+// cutEmail normalises a typed email and cuts it to maxEmailBytes.
 func cutEmail(email string) string {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) <= maxEmailBytes {
-		return email
+	return cut(strings.ToLower(strings.TrimSpace(email)), maxEmailBytes)
+}
+
+// cut shortens s to at most n bytes, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return strings.ToValidUTF8(email[:maxEmailBytes], "")
+	return strings.ToValidUTF8(s[:n], "")
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {

@@ -152,8 +152,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
+// auditRetention is how long audit rows are kept: a year of records for the
+// authority's yearly review, plus a month of grace for it to happen. The log
+// holds officials' emails (personal data), so it must not grow for ever.
+const auditRetention = 400 * 24 * time.Hour
+
+// audit appends to the audit log. Actor (an email, maybe typed by anyone at
+// the sign-in form) and detail are cut to bounded lengths, so that requests
+// cannot grow the database by more than a few hundred bytes each.
 func (s *Server) audit(ctx context.Context, actor, action, detail string) {
-	if err := s.db.AddAudit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: detail}); err != nil {
+	e := store.AuditEntry{At: s.now(), Actor: cut(actor, maxEmailBytes), Action: action, Detail: cut(detail, 1024)}
+	if err := s.db.AddAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit", "err", err)
 	}
 }

@@ -26,6 +26,7 @@ import (
 type Store interface {
 	KeyPublisher
 	LoginLimiter
+	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)

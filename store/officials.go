@@ -266,6 +266,15 @@ func (db *DB) PruneLogins(ctx context.Context, t time.Time) error {
 	return nil
 }
 
+// PruneAudit deletes the audit entries older than t and returns how many.
+func (db *DB) PruneAudit(ctx context.Context, t time.Time) (int64, error) {
+	res, err := db.sql.ExecContext(ctx, `DELETE FROM audit WHERE at < $1`, t.Unix())
+	if err != nil {
+		return 0, fmt.Errorf("store: prune audit: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 // RecentCodes lists the newest codes (no code values: only HMACs are stored).
 func (db *DB) RecentCodes(ctx context.Context, limit int) ([]Code, error) {
 	rows, err := db.sql.QueryContext(ctx, `SELECT `+codeColumns+` FROM codes ORDER BY id DESC LIMIT $1`, limit)
