@@ -33,6 +33,7 @@ const (
 	sessionCookie     = "bz_session"
 	sessionTTL        = 8 * time.Hour
 	minPasswordLength = 12
+	maxPasswordBytes  = 72 // what bcrypt reads
 	bootstrapSetting  = "bootstrap_token_hash"
 )
 
@@ -227,8 +228,8 @@ func sameOrigin(r *http.Request) bool {
 
 func checkNewAccount(email, name, password string) (string, error) {
 	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email {
-		return "", fmt.Errorf("%q is not an email address", email)
+	if err != nil || addr.Address != email || len(email) > maxEmailBytes {
+		return "", fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
 	}
 	if strings.TrimSpace(name) == "" {
 		return "", errors.New("the name is required")
@@ -236,8 +237,16 @@ func checkNewAccount(email, name, password string) (string, error) {
 	if len(password) < minPasswordLength {
 		return "", fmt.Errorf("the password must have at least %d characters", minPasswordLength)
 	}
+	// bcrypt reads at most 72 bytes: refuse longer passwords rather than
+	// ignore their end.
+	if len(password) > maxPasswordBytes {
+		return "", fmt.Errorf("the password must have at most %d bytes (a character outside ASCII takes 2 to 4)", maxPasswordBytes)
+	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	return string(h), err
+	if err != nil {
+		return "", fmt.Errorf("hash the password: %w", err)
+	}
+	return string(h), nil
 }
 
 func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {

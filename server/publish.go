@@ -91,24 +91,29 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 			ExportAt: s.ceilPeriod(maxTime(now, keyEnd)),
 		}})
 	}
-	// Keys of one phone never overlap in time; overlapping ones are refused.
-	sort.Slice(ok, func(a, b int) bool { return ok[a].k.RollingStart < ok[b].k.RollingStart })
-	var keys []store.Key
-	var index []int // index[j] is the request index of keys[j]
-	lastEnd := int64(-1)
+	// The same key bytes twice (on another day, say) would be stored once:
+	// say so rather than drop the second silently.
 	seen := map[string]bool{}
+	unique := ok[:0]
 	for _, c := range ok {
-		if c.k.RollingStart < lastEnd {
-			reject(c.i, "keys_overlap", "the key overlaps another key of the upload")
-			continue
-		}
-		// The same key bytes on another day would be stored once: say so
-		// rather than drop the second silently.
 		if seen[string(c.k.Data)] {
 			reject(c.i, "key_duplicate", "the same key bytes appear earlier in the upload")
 			continue
 		}
 		seen[string(c.k.Data)] = true
+		unique = append(unique, c)
+	}
+	ok = unique
+	// Keys of one phone never overlap in time; overlapping ones are refused.
+	sort.Slice(ok, func(a, b int) bool { return ok[a].k.RollingStart < ok[b].k.RollingStart })
+	var keys []store.Key
+	var index []int // index[j] is the request index of keys[j]
+	lastEnd := int64(-1)
+	for _, c := range ok {
+		if c.k.RollingStart < lastEnd {
+			reject(c.i, "keys_overlap", "the key overlaps another key of the upload")
+			continue
+		}
 		lastEnd = c.k.RollingStart + int64(c.k.RollingPeriod)
 		keys = append(keys, c.k)
 		index = append(index, c.i)
