@@ -69,6 +69,11 @@ type KeyPublisher interface {
 	PublishKeys(ctx context.Context, codeID int64, keys []store.Key, max int) (existing []int, published int, err error)
 }
 
+// AuditPruner forgets audit rows past their retention (store.DB implements it).
+type AuditPruner interface {
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+}
+
 // Blobs is where export files go (blob.Dir implements it).
 type Blobs interface {
 	Put(ctx context.Context, name string, data []byte) error

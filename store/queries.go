@@ -189,7 +189,7 @@ func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int
 		if err != nil {
 			return err
 		}
-		inserted, err := insertKeys(ctx, tx, keys)
+		inserted, err := insertKeys(ctx, tx, codeID, keys)
 		if err != nil {
 			return err
 		}
@@ -213,9 +213,10 @@ func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int
 	return existing, published, nil
 }
 
-// insertKeys stores keys in one statement, skipping keys already stored,
-// and returns the bytes of those it stored.
-func insertKeys(ctx context.Context, tx *sql.Tx, keys []Key) (map[string]bool, error) {
+// insertKeys stores keys of code codeID in one statement (whatever their
+// CodeID says: the counter raised is codeID's), skipping keys already
+// stored, and returns the bytes of those it stored.
+func insertKeys(ctx context.Context, tx *sql.Tx, codeID int64, keys []Key) (map[string]bool, error) {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO keys (key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at) VALUES `)
 	args := make([]any, 0, 7*len(keys))
@@ -225,7 +226,7 @@ func insertKeys(ctx context.Context, tx *sql.Tx, keys []Key) (map[string]bool, e
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-		args = append(args, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, k.CodeID, k.ExportAt.Unix())
+		args = append(args, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, codeID, k.ExportAt.Unix())
 	}
 	q.WriteString(` ON CONFLICT (key_data) DO NOTHING RETURNING key_data`)
 	rows, err := tx.QueryContext(ctx, q.String(), args...)

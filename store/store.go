@@ -158,9 +158,10 @@ var migrations = []string{
 	UPDATE codes SET keys_published = (SELECT COUNT(*) FROM keys WHERE keys.code_id = codes.id)`,
 	// login_attempts replaces login_failures: an attempt is counted before the
 	// password is checked (and refunded on success), so that parallel guesses
-	// cannot all pass a count taken before any of them failed.
-	`DROP TABLE login_failures;
-	CREATE TABLE login_attempts (
+	// cannot all pass a count taken before any of them failed. login_failures
+	// stays while replicas of the older release may still run against the
+	// database (a later migration drops it).
+	`CREATE TABLE login_attempts (
 		attempt BIGINT NOT NULL,
 		subject TEXT NOT NULL,
 		at      BIGINT NOT NULL
