@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -88,6 +89,39 @@ func TestAuditIsPruned(t *testing.T) {
 			rows := auditRows(t, e)
 			if len(rows) != 1 || rows[0].Detail != (399*24*time.Hour).String() {
 				t.Fatalf("audit after pruning: %+v; want only the 399-day-old row", rows)
+			}
+		})
+	}
+}
+
+// TestThrottledLoginsAreAuditedOnce: past the limit, a flood of refused
+// sign-ins from one address writes one login_throttled row per window, not
+// one per request.
+func TestThrottledLoginsAreAuditedOnce(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b.URL, server.Config{})
+			for i := 0; i < 30; i++ { // 20 failures (the address's limit), then 10 refused
+				e.tryLogin(fmt.Sprintf("user%d@x.vn", i), "guess", "")
+			}
+			counts := map[string]int{}
+			for _, r := range auditRows(t, e) {
+				counts[r.Action]++
+			}
+			if counts["login_failed"] != 20 || counts["login_throttled"] != 1 {
+				t.Fatalf("audit rows %v; want 20 login_failed and 1 login_throttled", counts)
+			}
+			e.clock.add(16 * time.Minute) // the next window gets its own row
+			e.tryLogin("user0@x.vn", "guess", "")
+			for i := 0; i < 25; i++ {
+				e.tryLogin(fmt.Sprintf("other%d@x.vn", i), "guess", "")
+			}
+			counts = map[string]int{}
+			for _, r := range auditRows(t, e) {
+				counts[r.Action]++
+			}
+			if counts["login_throttled"] != 2 {
+				t.Fatalf("audit rows %v; want 2 login_throttled after a second window", counts)
 			}
 		})
 	}

@@ -105,7 +105,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		s.audit(ctx, email, "login_throttled", "")
+		// One audit row per address and window: a flood of refused requests
+		// must not grow the log (the limiter counts the rows written).
+		_, first, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{{Subject: "throttled:" + addr, Max: 1}}, now, now.Add(-loginWindow))
+		if err != nil {
+			s.log.ErrorContext(ctx, "login", "err", err)
+		} else if first {
+			s.audit(ctx, email, "login_throttled", "from "+addr+"; further refusals from there are not logged for 15 minutes")
+		}
 		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
 		return
 	}
