@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -203,4 +205,56 @@ func TestLoginAttempts(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestKeyCounterMigration: a database from before the per-code counter gets
+// each code's counter set to the keys it has published.
+func TestKeyCounterMigration(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := db.CreateCode(ctx, store.Code{HMAC: []byte("h"), IssuedAt: now, ExpiresAt: now.Add(time.Hour), IssuedBy: "o"})
+			keys := []store.Key{{Data: []byte("aaaaaaaaaaaaaaaa"), RollingPeriod: 144, ExportAt: now}, {Data: []byte("bbbbbbbbbbbbbbbb"), RollingStart: 144, RollingPeriod: 144, ExportAt: now}}
+			if _, _, err := db.PublishKeys(ctx, id, keys, 30); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			// Back to schema version 2: no counter, no login_attempts.
+			driver, dsn := "sqlite", b.URL
+			if b.Name == "postgres" {
+				driver = "pgx"
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{`ALTER TABLE codes DROP COLUMN keys_published`, `DROP TABLE login_attempts`, `DROP INDEX audit_at`, `DELETE FROM schema_migrations WHERE version > 2`} {
+				if _, err := raw.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			raw.Close()
+			db, err = store.Open(ctx, b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// 2 published: 28 more fit, 29 do not.
+			if _, n, err := db.PublishKeys(ctx, id, make29(), 30); !errors.Is(err, store.ErrTooManyKeys) || n != 2 {
+				t.Fatalf("after migration: %d published, %v; want 2 and ErrTooManyKeys", n, err)
+			}
+		})
+	}
+}
+
+func make29() []store.Key {
+	keys := make([]store.Key, 29)
+	for i := range keys {
+		keys[i] = store.Key{Data: []byte(fmt.Sprintf("key%013d", i)), RollingStart: int64(1000 + 6*i), RollingPeriod: 6, ExportAt: now}
+	}
+	return keys
 }
