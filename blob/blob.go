@@ -71,6 +71,9 @@ func (d *Dir) Get(_ context.Context, name string) ([]byte, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotFound
 	}
+	if fi, serr := os.Stat(p); err != nil && serr == nil && fi.IsDir() {
+		return nil, ErrNotFound // a folder (such as VN/ of the batches) is no object
+	}
 	if err != nil {
 		return nil, fmt.Errorf("blob: %w", err)
 	}

@@ -35,3 +35,13 @@ func TestDir(t *testing.T) {
 		t.Fatalf("deleting a missing blob: %v", err)
 	}
 }
+
+// TestDirFolderIsNotFound: a folder is no object (GET /exports/VN is a 404).
+func TestDirFolderIsNotFound(t *testing.T) {
+	d, _ := blob.NewDir(t.TempDir())
+	ctx := context.Background()
+	d.Put(ctx, "VN/1-2.zip", []byte("x"))
+	if _, err := d.Get(ctx, "VN"); !errors.Is(err, blob.ErrNotFound) {
+		t.Fatalf("Get(folder): %v, want ErrNotFound", err)
+	}
+}

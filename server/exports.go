@@ -29,9 +29,10 @@ type ExportResult struct {
 }
 
 // ExportOnce writes every export batch that has ended and is not yet written,
-// refreshes index.txt and applies retention. Only the replica holding the
-// database lease works; the others return at once. A crash at any point loses
-// and duplicates nothing: a batch counts as written only when recorded in the
+// refreshes index.txt and applies retention (keys, exports, codes, sessions,
+// sign-in attempts, audit rows). Only the replica holding the database lease
+// works; the others return at once. A crash at any point loses and
+// duplicates nothing: a batch counts as written only when recorded in the
 // database, after its file is complete, and a rerun rewrites the same file name.
 func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	now := s.now()
@@ -94,6 +95,12 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 		if err := s.blobs.Delete(ctx, name); err != nil {
 			return res, err
 		}
+	}
+	if err := s.db.PruneLogins(ctx, now.Add(-loginWindow)); err != nil {
+		return res, err
+	}
+	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {
+		return res, err
 	}
 	return res, s.writeIndex(ctx, now)
 }

@@ -70,6 +70,10 @@ func decode(body []byte, v any) error {
 	if err := dec.Decode(v); err != nil {
 		return apiErr(400, "bad_request", "the body is not the expected JSON: %v", err)
 	}
+	// One value per body: what follows would otherwise be ignored unseen.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return apiErr(400, "bad_request", "the body has data after its JSON value")
+	}
 	return nil
 }
 

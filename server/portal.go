@@ -2,16 +2,13 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"net/mail"
 	"slices"
@@ -36,10 +33,8 @@ const (
 const (
 	sessionCookie     = "bz_session"
 	sessionTTL        = 8 * time.Hour
-	loginWindow       = 15 * time.Minute
-	maxLoginPerEmail  = 5
-	maxLoginPerAddr   = 20
 	minPasswordLength = 12
+	maxPasswordBytes  = 72 // what bcrypt reads
 	bootstrapSetting  = "bootstrap_token_hash"
 )
 
@@ -163,8 +158,17 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	http.Error(w, "internal error", http.StatusInternalServerError)
 }
 
+// auditRetention is how long audit rows are kept: a year of records for the
+// authority's yearly review, plus a month of grace for it to happen. The log
+// holds officials' emails (personal data), so it must not grow for ever.
+const auditRetention = 400 * 24 * time.Hour
+
+// audit appends to the audit log. Actor (an email, maybe typed by anyone at
+// the sign-in form) and detail are cut to bounded lengths, so that requests
+// cannot grow the database by more than a few hundred bytes each.
 func (s *Server) audit(ctx context.Context, actor, action, detail string) {
-	if err := s.db.AddAudit(ctx, store.AuditEntry{At: s.now(), Actor: actor, Action: action, Detail: detail}); err != nil {
+	e := store.AuditEntry{At: s.now(), Actor: cut(actor, maxEmailBytes), Action: action, Detail: cut(detail, 1024)}
+	if err := s.db.AddAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit", "err", err)
 	}
 }
@@ -205,6 +209,9 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		if r.Method == http.MethodPost {
+			if !s.parseForm(w, r) {
+				return
+			}
 			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 || !sameOrigin(r) {
 				http.Error(w, "invalid form token: reload the page and try again", http.StatusForbidden)
 				return
@@ -224,65 +231,10 @@ func sameOrigin(r *http.Request) bool {
 	return host == r.Host
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	password := r.PostFormValue("password")
-	since := s.now().Add(-loginWindow)
-	byEmail, err1 := s.db.LoginFailures(ctx, "email:"+email, since)
-	byAddr, err2 := s.db.LoginFailures(ctx, "addr:"+clientAddr(r), since)
-	if err := errors.Join(err1, err2); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if byEmail >= maxLoginPerEmail || byAddr >= maxLoginPerAddr {
-		s.audit(ctx, email, "login_throttled", "")
-		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
-		return
-	}
-	o, err := s.db.OfficialByEmail(ctx, email)
-	if err == nil && !o.Disabled && bcrypt.CompareHashAndPassword([]byte(o.PasswordHash), []byte(password)) == nil {
-		tok := make([]byte, 32)
-		rand.Read(tok)
-		cookie := base64.RawURLEncoding.EncodeToString(tok)
-		csrf := make([]byte, 32)
-		rand.Read(csrf)
-		if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(cookie), OfficialID: o.ID, CSRF: base64.RawURLEncoding.EncodeToString(csrf), ExpiresAt: s.now().Add(sessionTTL)}); err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
-			HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
-		s.audit(ctx, o.Email, "login", "")
-		target := "/portal/stats"
-		if roleRank(o.Role) >= roleRank(RoleOfficial) {
-			target = "/portal/codes"
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
-		return
-	}
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		s.fail(w, r, err)
-		return
-	}
-	s.db.RecordLoginFailure(ctx, "email:"+email, s.now())
-	s.db.RecordLoginFailure(ctx, "addr:"+clientAddr(r), s.now())
-	s.audit(ctx, email, "login_failed", "")
-	s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
-}
-
 func checkNewAccount(email, name, password string) (string, error) {
 	addr, err := mail.ParseAddress(email)
-	if err != nil || addr.Address != email {
-		return "", fmt.Errorf("%q is not an email address", email)
+	if err != nil || addr.Address != email || len(email) > maxEmailBytes {
+		return "", fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
 	}
 	if strings.TrimSpace(name) == "" {
 		return "", errors.New("the name is required")
@@ -290,12 +242,23 @@ func checkNewAccount(email, name, password string) (string, error) {
 	if len(password) < minPasswordLength {
 		return "", fmt.Errorf("the password must have at least %d characters", minPasswordLength)
 	}
+	// bcrypt reads at most 72 bytes: refuse longer passwords rather than
+	// ignore their end.
+	if len(password) > maxPasswordBytes {
+		return "", fmt.Errorf("the password must have at most %d bytes (a character outside ASCII takes 2 to 4)", maxPasswordBytes)
+	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	return string(h), err
+	if err != nil {
+		return "", fmt.Errorf("hash the password: %w", err)
+	}
+	return string(h), nil
 }
 
 func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !s.parseForm(w, r) {
+		return
+	}
 	tok := r.PostFormValue("token")
 	want, err := s.db.Setting(ctx, bootstrapSetting)
 	sum := sha256.Sum256([]byte(tok))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"encoding/base64"
+	"errors"
 	"sort"
 	"time"
 
@@ -34,7 +35,6 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 	}
 	want, _ := base64.StdEncoding.DecodeString(cert.KeyHMAC)
 	if !hmac.Equal(api.KeysHMAC(secret, r.Keys), want) {
-		s.metrics.errors.WithLabelValues("hmac_mismatch").Inc()
 		return nil, apiErr(400, "hmac_mismatch", "the keys do not match the certificate's HMAC")
 	}
 	rt, err := export.ParseReportType(cert.ReportType)
@@ -91,9 +91,23 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 			ExportAt: s.ceilPeriod(maxTime(now, keyEnd)),
 		}})
 	}
+	// The same key bytes twice (on another day, say) would be stored once:
+	// say so rather than drop the second silently.
+	seen := map[string]bool{}
+	unique := ok[:0]
+	for _, c := range ok {
+		if seen[string(c.k.Data)] {
+			reject(c.i, "key_duplicate", "the same key bytes appear earlier in the upload")
+			continue
+		}
+		seen[string(c.k.Data)] = true
+		unique = append(unique, c)
+	}
+	ok = unique
 	// Keys of one phone never overlap in time; overlapping ones are refused.
 	sort.Slice(ok, func(a, b int) bool { return ok[a].k.RollingStart < ok[b].k.RollingStart })
 	var keys []store.Key
+	var index []int // index[j] is the request index of keys[j]
 	lastEnd := int64(-1)
 	for _, c := range ok {
 		if c.k.RollingStart < lastEnd {
@@ -102,30 +116,40 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 		}
 		lastEnd = c.k.RollingStart + int64(c.k.RollingPeriod)
 		keys = append(keys, c.k)
+		index = append(index, c.i)
 	}
-	sort.Slice(resp.Rejected, func(a, b int) bool { return resp.Rejected[a].Index < resp.Rejected[b].Index })
 	if len(keys) == 0 { // say which keys and why
+		sortRejected(resp.Rejected)
 		e := apiErr(400, "no_valid_keys", "none of the keys was valid (%d rejected)", len(resp.Rejected))
 		e.Body.Rejected = resp.Rejected
 		return nil, e
 	}
 	// One code may publish at most MaxKeysPerCode keys in all, however many
-	// certificates its token is exchanged for.
-	already, err := s.db.CountKeysByCode(ctx, cert.CodeID)
-	if err != nil {
+	// certificates its token is exchanged for; the store checks and counts in
+	// one transaction, so that parallel uploads cannot pass the cap together.
+	existing, published, err := s.db.PublishKeys(ctx, cert.CodeID, keys, s.cfg.MaxKeysPerCode)
+	switch {
+	case errors.Is(err, store.ErrTooManyKeys):
+		return nil, apiErr(400, "too_many_keys", "this code has published %d keys; at most %d are accepted in all", published, s.cfg.MaxKeysPerCode)
+	case errors.Is(err, store.ErrNotFound): // the code is gone (retention): so is the right to publish
+		return nil, apiErr(400, "certificate_invalid", "the certificate's code no longer exists")
+	case err != nil:
 		return nil, err
 	}
-	if already+len(keys) > s.cfg.MaxKeysPerCode {
-		return nil, apiErr(400, "too_many_keys", "this code has published %d keys; at most %d are accepted in all", already, s.cfg.MaxKeysPerCode)
+	for _, j := range existing {
+		reject(index[j], "key_already_published", "a key with these bytes is published already")
 	}
-	if resp.Inserted, err = s.db.InsertKeys(ctx, keys); err != nil {
-		return nil, err
-	}
+	sortRejected(resp.Rejected)
+	resp.Inserted = len(keys) - len(existing)
 	s.stat(ctx, "publishes", 1)
 	s.stat(ctx, "keys_published", int64(resp.Inserted))
 	s.metrics.publishes.Inc()
 	s.metrics.keys.Add(float64(resp.Inserted))
 	return resp, nil
+}
+
+func sortRejected(r []api.KeyRejection) {
+	sort.Slice(r, func(a, b int) bool { return r[a].Index < r[b].Index })
 }
 
 func maxTime(a, b time.Time) time.Time {

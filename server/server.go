@@ -15,19 +15,23 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/store"
 )
 
 // Store is what the server needs of its database (store.DB implements it).
+// New needs of it come as small role interfaces embedded here.
 type Store interface {
+	KeyPublisher
+	LoginLimiter
+	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
 	GetCode(ctx context.Context, id int64) (store.Code, error)
 	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
-	InsertKeys(ctx context.Context, keys []store.Key) (int, error)
-	CountKeysByCode(ctx context.Context, codeID int64) (int, error)
 	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
 	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
@@ -54,9 +58,20 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	Audit(ctx context.Context, limit int) ([]store.AuditEntry, error)
-	RecordLoginFailure(ctx context.Context, subject string, now time.Time) error
-	LoginFailures(ctx context.Context, subject string, since time.Time) (int, error)
 	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
+}
+
+// KeyPublisher stores published keys within the per-code cap (store.DB
+// implements it). Checking the cap and storing must be one atomic step.
+type KeyPublisher interface {
+	// PublishKeys stores keys of code codeID unless the code would pass max
+	// keys in all (store.ErrTooManyKeys); see store.DB.PublishKeys.
+	PublishKeys(ctx context.Context, codeID int64, keys []store.Key, max int) (existing []int, published int, err error)
+}
+
+// AuditPruner forgets audit rows past their retention (store.DB implements it).
+type AuditPruner interface {
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Blobs is where export files go (blob.Dir implements it).
@@ -81,6 +96,11 @@ type Config struct {
 	// SecureCookies marks portal cookies Secure even when the server itself
 	// speaks plain HTTP behind a TLS-terminating proxy.
 	SecureCookies bool
+	// TrustedProxyHeader names the header (say, X-Forwarded-For) in which a
+	// reverse proxy in front of the server gives the client's address, for
+	// the sign-in limits. Empty (the default): the peer's address is used,
+	// and the header, which any client can send, is ignored.
+	TrustedProxyHeader string
 }
 
 func (c *Config) defaults() {
@@ -141,6 +161,8 @@ type Server struct {
 	tokenKey   *ecdsa.PrivateKey
 	codeSecret []byte
 	metrics    *metrics
+	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
+	comparePassword func(hash, password []byte) error
 
 	// Daily statistics are counted in memory and added to the database by
 	// FlushStats: a shared counter row updated by every upload would make
@@ -164,7 +186,8 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	}
 	id := make([]byte, 8)
 	rand.Read(id)
-	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics()}
+	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics(),
+		comparePassword: bcrypt.CompareHashAndPassword}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {
 		return nil, err

@@ -139,8 +139,7 @@ func (s *Server) Verify(ctx context.Context, code string) (*api.VerifyResponse, 
 		return nil, apiErr(400, "code_invalid", "the code is missing or malformed")
 	}
 	c, err := s.db.ClaimCode(ctx, s.codeHMAC(code), s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		s.metrics.errors.WithLabelValues("code_invalid").Inc()
+	if errors.Is(err, store.ErrNotFound) { // counted in the metrics by apiHandler, like every API error
 		return nil, apiErr(400, "code_invalid", "the code is unknown, expired or already used")
 	}
 	if err != nil {

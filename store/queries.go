@@ -155,12 +155,68 @@ func (db *DB) RevokeCode(ctx context.Context, id int64, now, exportAt time.Time)
 	return n, err
 }
 
-// InsertKeys stores keys in one statement; keys already stored are
-// skipped. It returns how many were new.
-func (db *DB) InsertKeys(ctx context.Context, keys []Key) (int, error) {
+// ErrTooManyKeys is returned by PublishKeys when the keys would take their
+// code past its cap.
+var ErrTooManyKeys = errors.New("too many keys for the code")
+
+// PublishKeys stores keys published with the code codeID, which may publish
+// at most max keys in all. The cap is checked and the code's counter raised
+// by one conditional UPDATE in the same transaction as the insert: the row
+// lock (PostgreSQL) or the write lock (SQLite) makes parallel uploads with
+// one code wait for each other, so they cannot pass the cap together.
+//
+// Keys whose bytes are stored already are skipped and do not count; their
+// indices into keys are returned in existing. published is how many keys
+// the code has published in all: after this upload, or before it when it
+// returns ErrTooManyKeys. A code that does not exist gives ErrNotFound.
+func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int) (existing []int, published int, err error) {
 	if len(keys) == 0 {
-		return 0, nil
+		return nil, 0, nil
 	}
+	err = db.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `UPDATE codes SET keys_published = keys_published + $2
+			WHERE id = $1 AND keys_published + $2 <= $3 RETURNING keys_published`, codeID, len(keys), max).Scan(&published)
+		if errors.Is(err, sql.ErrNoRows) {
+			err = tx.QueryRowContext(ctx, `SELECT keys_published FROM codes WHERE id = $1`, codeID).Scan(&published)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err != nil {
+				return err
+			}
+			return ErrTooManyKeys
+		}
+		if err != nil {
+			return err
+		}
+		inserted, err := insertKeys(ctx, tx, codeID, keys)
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if !inserted[string(k.Data)] {
+				existing = append(existing, i)
+			}
+		}
+		if len(existing) > 0 { // skipped keys do not count against the cap
+			published -= len(existing)
+			_, err = tx.ExecContext(ctx, `UPDATE codes SET keys_published = $2 WHERE id = $1`, codeID, published)
+		}
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrNotFound):
+		return nil, published, err
+	case err != nil:
+		return nil, 0, fmt.Errorf("store: publish keys of code %d: %w", codeID, err)
+	}
+	return existing, published, nil
+}
+
+// insertKeys stores keys of code codeID in one statement (whatever their
+// CodeID says: the counter raised is codeID's), skipping keys already
+// stored, and returns the bytes of those it stored.
+func insertKeys(ctx context.Context, tx *sql.Tx, codeID int64, keys []Key) (map[string]bool, error) {
 	var q strings.Builder
 	q.WriteString(`INSERT INTO keys (key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at) VALUES `)
 	args := make([]any, 0, 7*len(keys))
@@ -170,15 +226,23 @@ func (db *DB) InsertKeys(ctx context.Context, keys []Key) (int, error) {
 		}
 		n := len(args)
 		fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7)
-		args = append(args, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, k.CodeID, k.ExportAt.Unix())
+		args = append(args, k.Data, k.RollingStart, k.RollingPeriod, k.ReportType, k.DaysSinceOnset, codeID, k.ExportAt.Unix())
 	}
-	q.WriteString(` ON CONFLICT (key_data) DO NOTHING`)
-	res, err := db.sql.ExecContext(ctx, q.String(), args...)
+	q.WriteString(` ON CONFLICT (key_data) DO NOTHING RETURNING key_data`)
+	rows, err := tx.QueryContext(ctx, q.String(), args...)
 	if err != nil {
-		return 0, fmt.Errorf("store: insert keys: %w", err)
+		return nil, fmt.Errorf("insert keys: %w", err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), err
+	defer rows.Close()
+	inserted := map[string]bool{}
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("insert keys: %w", err)
+		}
+		inserted[string(data)] = true
+	}
+	return inserted, rows.Err()
 }
 
 // CountKeysByCode returns how many keys were published with a code.

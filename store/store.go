@@ -42,7 +42,12 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open: %w", err)
 	}
-	if !db.postgres {
+	if db.postgres {
+		// PostgreSQL allows 100 connections by default, for every replica and
+		// tool together: a burst of requests waits for a connection of the
+		// pool instead of failing with "too many clients".
+		db.sql.SetMaxOpenConns(20)
+	} else {
 		db.sql.SetMaxOpenConns(4) // one writer at a time anyway; more connections only wait
 	}
 	if err := db.sql.PingContext(ctx); err != nil {
@@ -147,6 +152,24 @@ var migrations = []string{
 	);
 	CREATE INDEX login_failures_subject ON login_failures (subject, at);
 	ALTER TABLE codes ADD COLUMN issuer_id BIGINT NOT NULL DEFAULT 0`,
+	// keys_published is the per-code counter PublishKeys checks and updates
+	// in one statement, so that parallel uploads cannot pass the cap together.
+	`ALTER TABLE codes ADD COLUMN keys_published INTEGER NOT NULL DEFAULT 0;
+	UPDATE codes SET keys_published = (SELECT COUNT(*) FROM keys WHERE keys.code_id = codes.id)`,
+	// login_attempts replaces login_failures: an attempt is counted before the
+	// password is checked (and refunded on success), so that parallel guesses
+	// cannot all pass a count taken before any of them failed. login_failures
+	// stays while replicas of the older release may still run against the
+	// database (a later migration drops it).
+	`CREATE TABLE login_attempts (
+		attempt BIGINT NOT NULL,
+		subject TEXT NOT NULL,
+		at      BIGINT NOT NULL
+	);
+	CREATE INDEX login_attempts_subject ON login_attempts (subject, at);
+	CREATE INDEX login_attempts_attempt ON login_attempts (attempt);
+	CREATE INDEX login_attempts_at ON login_attempts (at);
+	CREATE INDEX audit_at ON audit (at)`,
 }
 
 func (db *DB) dialect(q string) string {

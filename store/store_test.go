@@ -2,7 +2,9 @@ package store_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -91,11 +93,18 @@ func TestBatchesAndRevocation(t *testing.T) {
 			{Data: []byte("aaaaaaaaaaaaaaaa"), RollingStart: 100, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now},
 			{Data: []byte("bbbbbbbbbbbbbbbb"), RollingStart: 244, RollingPeriod: 144, ReportType: 1, CodeID: id, ExportAt: now.Add(time.Hour)},
 		}
-		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 2 {
-			t.Fatalf("insert: %d, %v", n, err)
+		if existing, n, err := db.PublishKeys(ctx, id, keys, 3); err != nil || len(existing) != 0 || n != 2 {
+			t.Fatalf("insert: %v %d, %v", existing, n, err)
 		}
-		if n, err := db.InsertKeys(ctx, keys); err != nil || n != 0 {
-			t.Fatalf("re-insert: %d, %v", n, err)
+		// Keys stored already are skipped and do not count against the cap.
+		if existing, n, err := db.PublishKeys(ctx, id, keys[1:], 3); err != nil || len(existing) != 1 || existing[0] != 0 || n != 2 {
+			t.Fatalf("re-insert: %v %d, %v", existing, n, err)
+		}
+		if _, n, err := db.PublishKeys(ctx, id, keys, 3); !errors.Is(err, store.ErrTooManyKeys) || n != 2 {
+			t.Fatalf("past the cap: %d, %v", n, err)
+		}
+		if _, _, err := db.PublishKeys(ctx, id+1000, keys, 3); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("unknown code: %v", err)
 		}
 		got, rev, err := db.BatchKeys(ctx, now.Add(-time.Hour), now)
 		if err != nil || len(got) != 1 || string(got[0].Data) != "aaaaaaaaaaaaaaaa" || len(rev) != 0 {
@@ -154,4 +163,98 @@ func TestLeasesAndExports(t *testing.T) {
 			t.Fatalf("stats %v", st)
 		}
 	})
+}
+
+func TestLoginAttempts(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		since := now.Add(-15 * time.Minute)
+		limits := []store.LoginLimit{{Subject: "pair", Max: 2}, {Subject: "email", Max: 3}}
+		var attempts []int64
+		for i := 0; i < 2; i++ {
+			a, ok, err := db.TakeLoginAttempt(ctx, limits, now, since)
+			if err != nil || !ok {
+				t.Fatalf("attempt %d: %v %v", i+1, ok, err)
+			}
+			attempts = append(attempts, a)
+		}
+		if _, ok, err := db.TakeLoginAttempt(ctx, limits, now, since); err != nil || ok {
+			t.Fatalf("third attempt of the pair: %v %v", ok, err)
+		}
+		// A refused attempt is not counted: the email has room for one more.
+		other := []store.LoginLimit{{Subject: "pair2", Max: 2}, {Subject: "email", Max: 3}}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); !ok {
+			t.Fatal("the email's third attempt was refused")
+		}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); ok {
+			t.Fatal("the email's fourth attempt was allowed")
+		}
+		// A refund (a successful login) gives the attempt back to every subject.
+		if err := db.RefundLoginAttempt(ctx, attempts[0]); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, now, since); !ok {
+			t.Fatal("refunded attempt still counted")
+		}
+		// Attempts out of the window count no more, and are pruned.
+		later := now.Add(16 * time.Minute)
+		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, later, later.Add(-15*time.Minute)); !ok {
+			t.Fatal("old attempts still counted")
+		}
+		if err := db.PruneLogins(ctx, later.Add(-15*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestKeyCounterMigration: a database from before the per-code counter gets
+// each code's counter set to the keys it has published.
+func TestKeyCounterMigration(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := store.Open(ctx, b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, _ := db.CreateCode(ctx, store.Code{HMAC: []byte("h"), IssuedAt: now, ExpiresAt: now.Add(time.Hour), IssuedBy: "o"})
+			keys := []store.Key{{Data: []byte("aaaaaaaaaaaaaaaa"), RollingPeriod: 144, ExportAt: now}, {Data: []byte("bbbbbbbbbbbbbbbb"), RollingStart: 144, RollingPeriod: 144, ExportAt: now}}
+			if _, _, err := db.PublishKeys(ctx, id, keys, 30); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			// Back to schema version 2: no counter, no login_attempts.
+			driver, dsn := "sqlite", b.URL
+			if b.Name == "postgres" {
+				driver = "pgx"
+			}
+			raw, err := sql.Open(driver, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, q := range []string{`ALTER TABLE codes DROP COLUMN keys_published`, `DROP TABLE login_attempts`, `DROP INDEX audit_at`, `DELETE FROM schema_migrations WHERE version > 2`} {
+				if _, err := raw.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			raw.Close()
+			db, err = store.Open(ctx, b.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			// 2 published: 28 more fit, 29 do not.
+			if _, n, err := db.PublishKeys(ctx, id, make29(), 30); !errors.Is(err, store.ErrTooManyKeys) || n != 2 {
+				t.Fatalf("after migration: %d published, %v; want 2 and ErrTooManyKeys", n, err)
+			}
+		})
+	}
+}
+
+func make29() []store.Key {
+	keys := make([]store.Key, 29)
+	for i := range keys {
+		keys[i] = store.Key{Data: []byte(fmt.Sprintf("key%013d", i)), RollingStart: int64(1000 + 6*i), RollingPeriod: 6, ExportAt: now}
+	}
+	return keys
 }

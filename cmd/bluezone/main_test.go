@@ -76,6 +76,15 @@ func TestHelpGoesToStdout(t *testing.T) {
 	}
 }
 
+// TestServeHelpNamesTheProxyHeaderFlag: the sign-in limits' proxy header is
+// documented where operators look, with its environment variable.
+func TestServeHelpNamesTheProxyHeaderFlag(t *testing.T) {
+	out, _, code := run(t, "", "serve", "--help")
+	if code != 0 || !strings.Contains(out, "-trusted-proxy-header") || !strings.Contains(out, "$BLUEZONE_TRUSTED_PROXY_HEADER") {
+		t.Fatalf("exit %d, serve --help:\n%s", code, out)
+	}
+}
+
 func TestKeysNew(t *testing.T) {
 	out, _, code := run(t, "", "keys", "new", "--at", "2020-04-02T13:00:00Z")
 	f := strings.Fields(out)

@@ -25,6 +25,7 @@ type serverFlags struct {
 	exportPeriod                             *time.Duration
 	minBatchKeys                             *int
 	s3                                       blob.S3Config
+	trustedProxyHeader                       *string // serve only; nil for the operator commands
 }
 
 func envOr(name, def string) string {
@@ -68,6 +69,9 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 // open opens the database and blob store and builds a server replica.
 func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Server, *store.DB, error) {
 	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys}
+	if f.trustedProxyHeader != nil {
+		cfg.TrustedProxyHeader = *f.trustedProxyHeader
+	}
 	url := *f.databaseURL
 	if url == "" {
 		if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
@@ -115,6 +119,10 @@ func serveCommand() *command {
 			addr := fs.String("addr", envOr("BLUEZONE_ADDR", "127.0.0.1:8080"), "address to listen on [$BLUEZONE_ADDR]")
 			exportEvery := fs.Duration("export-every", envDuration("BLUEZONE_EXPORT_EVERY", time.Minute), "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
 			sf := addServerFlags(fs)
+			sf.trustedProxyHeader = fs.String("trusted-proxy-header", envOr("BLUEZONE_TRUSTED_PROXY_HEADER", ""),
+				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
+					"used only for the portal's sign-in limits; empty: the peer address (set it only behind a proxy that sets the header,\n"+
+					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+// The portal's sign-in limits, counted in the database so that every
+// replica shares them (see docs/security.md). A guesser is held strictly per
+// (email, address); an email as a whole gets a higher limit, so that a few
+// failures from one address cannot lock an official out everywhere, while
+// guesses spread over many addresses still meet a bound.
+const (
+	loginWindow      = 15 * time.Minute
+	maxLoginPerPair  = 5  // attempts at one email from one address
+	maxLoginPerAddr  = 20 // attempts from one address, at any email
+	maxLoginPerEmail = 50 // attempts at one email, from any address
+)
+
+// maxEmailBytes is the longest email address SMTP allows (RFC 5321 path
+// limit); longer input is no account's email and is cut before it is
+// counted or written into the audit log.
+const maxEmailBytes = 254
+
+// LoginLimiter throttles portal sign-ins (store.DB implements it); see
+// store.DB.TakeLoginAttempt. The count and the check must be one atomic
+// step shared by all replicas.
+type LoginLimiter interface {
+	TakeLoginAttempt(ctx context.Context, limits []store.LoginLimit, now, since time.Time) (attempt int64, ok bool, err error)
+	RefundLoginAttempt(ctx context.Context, attempt int64) error
+	PruneLogins(ctx context.Context, before time.Time) error
+}
+
+// dummyHash is compared against when the email has no account (or a
+// disabled one), so that such logins take as long as a wrong password and
+// the time of the answer does not tell which emails have accounts. It is a
+// constant, not made at start, so that no first request is slower: a bcrypt
+// hash of cost 10 (bcrypt.DefaultCost, that of every account) of a password
+// nobody has. TestDummyHashCost checks the cost.
+const dummyHash = "$2a$10$JOzDo2WawutKpQ4akluPjeg7/7u2holj.oX4dJi2HwYd..ohqvy8G"
+
+// clientAddr is the address the sign-in limits count: the peer's, or behind
+// a reverse proxy (Config.TrustedProxyHeader) the last address of that
+// header, the one the proxy itself added (earlier ones are the client's own
+// claims). IPv6 addresses count by /64, the block one subscriber gets.
+func (s *Server) clientAddr(r *http.Request) string {
+	addr := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	if h := s.cfg.TrustedProxyHeader; h != "" {
+		if vals := r.Header.Values(h); len(vals) > 0 {
+			last := vals[len(vals)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := net.ParseIP(strings.TrimSpace(last)); ip != nil {
+				addr = ip.String()
+			}
+		}
+	}
+	if ip := net.ParseIP(addr); ip != nil && ip.To4() == nil {
+		return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+	}
+	return addr
+}
+
+// cutEmail normalises a typed email and cuts it to maxEmailBytes.
+func cutEmail(email string) string {
+	return cut(strings.ToLower(strings.TrimSpace(email)), maxEmailBytes)
+}
+
+// cut shortens s to at most n bytes, at a character boundary.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "")
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if !s.parseForm(w, r) {
+		return
+	}
+	email := cutEmail(r.PostFormValue("email"))
+	password := r.PostFormValue("password")
+	addr := s.clientAddr(r)
+	now := s.now()
+	attempt, ok, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{
+		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair},
+		{Subject: "addr:" + addr, Max: maxLoginPerAddr},
+		{Subject: "email:" + email, Max: maxLoginPerEmail},
+	}, now, now.Add(-loginWindow))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		// One audit row per address and window: a flood of refused requests
+		// must not grow the log (the limiter counts the rows written).
+		_, first, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{{Subject: "throttled:" + addr, Max: 1}}, now, now.Add(-loginWindow))
+		if err != nil {
+			s.log.ErrorContext(ctx, "login", "err", err)
+		} else if first {
+			s.audit(ctx, email, "login_throttled", "from "+addr+"; further refusals from there are not logged for 15 minutes")
+		}
+		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
+		return
+	}
+	o, err := s.db.OfficialByEmail(ctx, email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		s.fail(w, r, err)
+		return
+	}
+	hash := []byte(dummyHash)
+	if err == nil && !o.Disabled {
+		hash = []byte(o.PasswordHash)
+	}
+	// Always one bcrypt comparison, so that unknown and disabled accounts
+	// answer as slowly as wrong passwords.
+	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
+		s.audit(ctx, email, "login_failed", "")
+		s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
+		return
+	}
+	if err := s.db.RefundLoginAttempt(ctx, attempt); err != nil {
+		s.log.ErrorContext(ctx, "login", "err", err) // the attempt just keeps counting
+	}
+	tok := make([]byte, 32)
+	rand.Read(tok)
+	cookie := base64.RawURLEncoding.EncodeToString(tok)
+	csrf := make([]byte, 32)
+	rand.Read(csrf)
+	if err := s.db.CreateSession(ctx, store.Session{TokenHash: hashToken(cookie), OfficialID: o.ID, CSRF: base64.RawURLEncoding.EncodeToString(csrf), ExpiresAt: now.Add(sessionTTL)}); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
+		HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+	s.audit(ctx, o.Email, "login", "")
+	target := "/portal/stats"
+	if roleRank(o.Role) >= roleRank(RoleOfficial) {
+		target = "/portal/codes"
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
+}
+
+// maxFormBytes bounds the body of every portal form: the largest (risk
+// settings) is well under 4 KiB.
+const maxFormBytes = 64 << 10
+
+// parseForm reads a portal form of at most maxFormBytes; it answers 413 or
+// 400 itself and returns false when the body is too large or malformed.
+func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	err := r.ParseForm()
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		http.Error(w, "the form is too large", http.StatusRequestEntityTooLarge)
+		return false
+	case err != nil:
+		http.Error(w, "the form is malformed", http.StatusBadRequest)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,90 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/bluezone-vn/bluezone/blob"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+func TestDummyHashCost(t *testing.T) {
+	if c, err := bcrypt.Cost([]byte(dummyHash)); err != nil || c != bcrypt.DefaultCost {
+		t.Fatalf("dummy hash cost %d, %v; want %d like the accounts' hashes", c, err, bcrypt.DefaultCost)
+	}
+}
+
+// TestLoginAlwaysComparesAPassword: unknown and disabled accounts go through
+// one bcrypt comparison (against the dummy hash) like wrong passwords, so
+// that answer times do not tell which emails have accounts. Timing-free: it
+// records the hashes the comparer is given.
+func TestLoginAlwaysComparesAPassword(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "bluezone.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	blobs, _ := blob.NewDir(t.TempDir())
+	s, err := New(ctx, Config{}, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var compared [][]byte
+	s.comparePassword = func(hash, password []byte) error {
+		mu.Lock()
+		compared = append(compared, hash)
+		mu.Unlock()
+		if bytes.Equal(hash, []byte("$2a$10$real")) && string(password) == "right" {
+			return nil
+		}
+		return io.EOF // any mismatch
+	}
+	for _, o := range []store.Official{
+		{Email: "on@moh.gov.vn", Name: "On", Role: RoleOfficial, PasswordHash: "$2a$10$real", CreatedAt: time.Now()},
+		{Email: "off@moh.gov.vn", Name: "Off", Role: RoleOfficial, PasswordHash: "$2a$10$real", CreatedAt: time.Now()},
+	} {
+		id, err := db.CreateOfficial(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.Email == "off@moh.gov.vn" {
+			db.SetOfficialDisabled(ctx, id, true)
+		}
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tt := range []struct {
+		email, password string
+		status          int
+		hash            []byte
+	}{
+		{"nobody@moh.gov.vn", "right", 401, []byte(dummyHash)},
+		{"off@moh.gov.vn", "right", 401, []byte(dummyHash)},
+		{"on@moh.gov.vn", "wrong", 401, []byte("$2a$10$real")},
+		{"on@moh.gov.vn", "right", 303, []byte("$2a$10$real")},
+	} {
+		compared = nil
+		resp, err := noRedirect.PostForm(hs.URL+"/portal/login", url.Values{"email": {tt.email}, "password": {tt.password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status || len(compared) != 1 || !bytes.Equal(compared[0], tt.hash) {
+			t.Errorf("%s: status %d, compared against %q; want %d and one comparison against %q", tt.email, resp.StatusCode, compared, tt.status, tt.hash)
+		}
+	}
+}
