@@ -27,7 +27,7 @@ type RadioModel struct {
 	//        + 10·FarExponent·log10(max(d', FarBreakpoint)/FarBreakpoint).
 	// Herald: nearly flat to 1.85 m (multipath fills in), steeper to 3.4 m;
 	// two slopes leave 4.31 dB RMS around the positions' medians, one slope
-	// 4.39 dB. MIT, beyond Herald's range, says the curve stops rising (its
+	// 4.44 dB. MIT, beyond Herald's range, says the curve stops rising (its
 	// fitted far slope, −0.9, is held at 0: a plateau).
 	RefAttenuation float64 // dB at 1 m (Herald fit: 40.5)
 	NearExponent   float64 // to Breakpoint (Herald fit: 0.75)

@@ -56,7 +56,10 @@ type Fit struct {
 	FarExponent    float64
 	Breakpoint     float64 // m, effective distance
 	FarBreakpoint  float64 // m
-	DistanceOffset float64 // m, added to the case-to-case distance
+	// DistanceOffset (m) would be added to the case-to-case distance for
+	// the antennas' positions inside the phones; with the clamp at
+	// MinDistance a grid of 0–0.5 m chose 0, so it is kept at 0.
+	DistanceOffset float64
 	// OneSlopeRMS and RMS compare a single slope with two on Herald: the
 	// RMS of the positions' medians around each, after device offsets.
 	OneSlopeRMS, RMS float64
@@ -577,8 +580,8 @@ func (f *Fit) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Herald: %d rows, %d positions, %d of them at %.2f m or more fitted (each weighs the same; 4-second scans, strongest row)\n",
 		f.HeraldRows, f.Positions, f.PositionsFitted, MinDistance)
-	fmt.Fprintf(&b, "median attenuation A(d), d' = max(d, %.2f m) + %.2f m: %.1f dB at 1 m, exponent %.2f to %.2f m, %.2f to %.2f m, %.2f beyond (fitted %.2f)\n",
-		MinDistance, f.DistanceOffset, f.RefAttenuation, f.NearExponent, f.Breakpoint, f.MidExponent, f.FarBreakpoint, f.FarExponent, f.FarExponentFitted)
+	fmt.Fprintf(&b, "median attenuation A(d), d' = max(d, %.2f m): %.1f dB at 1 m, exponent %.2f to %.2f m, %.2f to %.2f m, %.2f beyond (fitted %.2f)\n",
+		MinDistance, f.RefAttenuation, f.NearExponent, f.Breakpoint, f.MidExponent, f.FarBreakpoint, f.FarExponent, f.FarExponentFitted)
 	fmt.Fprintf(&b, "  residual RMS of position medians: two slopes %.2f dB, one slope %.2f dB\n", f.RMS, f.OneSlopeRMS)
 	fmt.Fprintf(&b, "  A(0.5 m) %.1f, A(1 m) %.1f, A(2 m) %.1f, A(3 m) %.1f, A(5 m) %.1f, A(10 m) %.1f dB\n",
 		f.Median(0.5), f.Median(1), f.Median(2), f.Median(3), f.Median(5), f.Median(10))
