@@ -15,6 +15,7 @@ import (
 type dayTally struct {
 	newInf    int
 	sightings int64
+	scans     int64
 	// close sums the minutes each pair spent within 2 m, when tracking.
 	close map[uint64]uint16
 }
@@ -31,6 +32,7 @@ func newTally(track bool) *dayTally {
 func (t *dayTally) add(o *dayTally) {
 	t.newInf += o.newInf
 	t.sightings += o.sightings
+	t.scans += o.scans
 	for k, v := range o.close {
 		t.close[k] += v
 	}
@@ -115,7 +117,7 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 		if w.rng.Float64() < 0.3 {
 			p.marketToday = w.rng.IntN(w.places(market))
 		}
-		p.pocketLoss = []float64{0, 4, 8}[w.rng.IntN(3)]
+		p.carriage = w.cfg.Radio.pickCarriage(w.rng.Float64())
 		p.visited = p.visited[:0]
 	}
 	for _, k := range workers {
@@ -165,6 +167,7 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 		slotStart := start.Add(time.Duration(m) * time.Minute).Unix()
 		if err := parallel(ctx, workers, len(phones), 256, func(_ *worker, i int) error {
 			p := phones[i]
+			p.scan.advance(slotStart, slotStart+slotMinutes*60)
 			var err error
 			if p.next != nil && slotStart < p.next.RotateAt {
 				p.adv = p.next // what it broadcast at the end of the last slot
@@ -184,6 +187,22 @@ func (w *world) simulateDay(ctx context.Context, workers []*worker, day int, tra
 			return w.meet(k, day, slot, pl, members[count[pl]:count[pl+1]], start)
 		})
 		if err != nil {
+			return nil, err
+		}
+		// Phones alone in their place scan too, and hear nothing.
+		if err := parallel(ctx, workers, len(phones), 256, func(k *worker, i int) error {
+			p := phones[i]
+			if pl := placeOf[p.id]; count[pl+1]-count[pl] > 1 {
+				return nil // meet handled it
+			}
+			for _, at := range p.scan.slot {
+				if err := p.phone.RecordScan(at); err != nil {
+					return err
+				}
+			}
+			k.tally.scans += int64(len(p.scan.slot))
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 		if w.onSlot != nil {
@@ -238,7 +257,11 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 	// Counts are kept locally: the workers' tallies may share a cache line.
 	newInf, sightings := 0, int64(0)
 	defer func() { t.newInf, t.sightings = t.newInf+newInf, t.sightings+sightings }()
-	// Each phone's neighbours in hearing range, with the path loss between.
+	// Each phone's neighbours in hearing range, with the attenuation
+	// between them during the slot: the median at their distance, their
+	// carriage, and the pair's draw of multipath and body angle.
+	radio := &w.cfg.Radio
+	spread := radio.encounterSigma()
 	for len(k.near) < len(g) {
 		k.near = append(k.near, nil)
 	}
@@ -249,7 +272,7 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 		for j := i + 1; j < len(g); j++ {
 			b := g[j]
 			d := math.Hypot(k.xs[i]-k.xs[j], k.ys[i]-k.ys[j])
-			if d > hearingRange {
+			if d > radio.HearingRange {
 				continue
 			}
 			if d <= closeDist && t.close != nil {
@@ -259,21 +282,23 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 			if a.phone == nil || b.phone == nil || a.iOS && b.iOS { // iOS background pairs are deaf
 				continue
 			}
-			loss := refLossDB + 10*pathLossExp*math.Log10(max(d, 0.3)) + a.pocketLoss + b.pocketLoss
-			k.near[i] = append(k.near[i], neighbour{int32(j), loss})
-			k.near[j] = append(k.near[j], neighbour{int32(i), loss})
+			att := radio.Median(d) + radio.CarriageLoss[a.carriage] + radio.CarriageLoss[b.carriage] + k.radioR.NormFloat64()*spread
+			k.near[i] = append(k.near[i], neighbour{int32(j), att})
+			k.near[j] = append(k.near[j], neighbour{int32(i), att})
 		}
 	}
-	// Each phone scans every two minutes and hears its neighbours then;
-	// one receiver at a time keeps its engine's data in the cache.
+	// Each phone scans on its own schedule and hears its neighbours then;
+	// one receiver at a time keeps its engine's data in the cache. Every
+	// scan is told to the engine, heard or not.
+	scans := int64(0)
+	defer func() { t.scans += scans }()
 	for i, rx := range g {
-		if len(k.near[i]) == 0 {
+		if rx.phone == nil {
 			continue
 		}
-		for s := 0; s < scansPerSlot; s++ {
-			at := start.Unix() + int64(m*60+s*120+k.radioR.IntN(30))
+		for _, at := range rx.scan.slot {
 			for _, n := range k.near[i] {
-				heard, err := hear(k.radioR, rx, g[n.who], n.loss, at)
+				heard, err := hear(k.radioR, radio, rx, g[n.who], n.att, at)
 				if err != nil {
 					return err
 				}
@@ -281,15 +306,19 @@ func (w *world) meet(k *worker, day, slot, place int, g []*person, start time.Ti
 					sightings++
 				}
 			}
+			if err := rx.phone.RecordScan(at); err != nil {
+				return err
+			}
 		}
+		scans += int64(len(rx.scan.slot))
 	}
 	return nil
 }
 
 // neighbour is a phone in hearing range during a slot.
 type neighbour struct {
-	who  int32 // index in the place's people
-	loss float64
+	who int32   // index in the place's people
+	att float64 // dB, for the slot, before each scan's fading and the phones' errors
 }
 
 // transmit infects to from by with a hazard growing with closeness.
@@ -314,17 +343,20 @@ func (w *world) transmit(rng *rand.Rand, by, to *person, d float64, now int) int
 }
 
 // hear makes rx's phone hear tx's advertisement at Unix time t, when the
-// radio model lets it through; loss is the path and body loss without
-// shadowing.
-func hear(rng *rand.Rand, rx, tx *person, loss float64, t int64) (bool, error) {
+// radio lets it through. att is the pair's attenuation during the slot; the
+// scan adds its fading and the two phones their residual errors, and rx's
+// radio reports the RSSI that gives this attenuation with the calibrated
+// TX power and RSSI correction of the two models.
+func hear(rng *rand.Rand, radio *RadioModel, rx, tx *person, att float64, t int64) (bool, error) {
 	mt, mr := models[tx.model], models[rx.model]
-	rssi := float64(mt.txPower) + mt.txError - (loss + rng.NormFloat64()*shadowSigma) + mr.rxOffset
-	if rssi < sensitivity {
+	att += rng.NormFloat64()*radio.ScanSigma + tx.txError + rx.rxError
+	rssi := float64(mt.txPower-mr.rssiCorrection) - att
+	if rssi < radio.Sensitivity {
 		return false, nil
 	}
 	adv := tx.adv
 	if t >= adv.RotateAt {
 		adv = tx.next
 	}
-	return true, rx.phone.HandleServiceData(int(protocol.ServiceBluezone), adv.ServiceData, int(math.Round(rssi)), t, mt.name)
+	return true, rx.phone.HandleServiceData(int(protocol.ServiceBluezone), adv.ServiceData, int(math.Round(min(rssi, 20))), t, mt.name)
 }

@@ -71,6 +71,7 @@ Every app user's phone ran the real phone engine against the real server over HT
 <tr><th>server: export files, bytes, real keys</th><td>{{.R.Server.ExportFiles}}, {{.R.Server.ExportBytes}}, {{.R.Server.KeysInFiles}}</td></tr>
 <tr><th>server: requests answered (by the CDN in front)</th><td>{{.R.ServerRequests}} ({{.R.CDNRequests}})</td></tr>
 <tr><th>phones synced per day (in full, measured)</th><td>{{printf "%.0f" .R.SyncedPhonesPerDay}} ({{.R.FullSyncPhones}})</td></tr>
+<tr><th>scan behaviour (scans recorded)</th><td>{{.R.ScanBehaviour}} ({{.R.Scans}})</td></tr>
 <tr><th>wall time</th><td>{{printf "%.1f" .R.WallSeconds}} s</td></tr>
 </table>
 {{range .Charts}}<h2>{{.Title}}</h2>

@@ -48,19 +48,12 @@ const (
 	scanningMW       = 15.0  // BLE scanning while on
 	cpuActiveW       = 1.0   // one core busy matching or syncing
 	advertiseOnShare = 15.0 / 30
-	scanOnShare      = 35.0 / 120
 )
 
-// Radio model: log-distance path loss with shadowing and body loss.
+// Ground truth and time step.
 const (
-	refLossDB    = 40.0 // path loss at 1 m, 2.4 GHz
-	pathLossExp  = 2.2  // indoor with people around
-	shadowSigma  = 4.0  // dB
-	sensitivity  = -100 // dBm: weaker is not heard
-	hearingRange = 10.0 // m: pairs farther apart are not evaluated
-	scansPerSlot = 5    // one scan every 2 minutes in a 10-minute slot
-	closeDist    = 2.0  // m, ground-truth close contact
-	closeMinutes = 15   // per day, ground truth
+	closeDist    = 2.0 // m, ground-truth close contact
+	closeMinutes = 15  // per day, ground truth
 	slotMinutes  = 10
 )
 
@@ -116,6 +109,10 @@ type Result struct {
 	FullSyncPhones     int     `json:"full_sync_phones"`
 	SyncedPhonesPerDay float64 `json:"phones_synced_per_day"`
 	Workers            int     `json:"workers"`
+	// ScanBehaviour is how phones scanned (Config.ScanBehaviour), and Scans
+	// how many scans they made, each told to the engine (RecordScan).
+	ScanBehaviour string `json:"scan_behaviour"`
+	Scans         int64  `json:"scans_recorded"`
 }
 
 // run is one simulation in progress.
@@ -196,7 +193,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 	origin := &countingTransport{next: http.DefaultTransport}
 	r := &run{cfg: cfg, w: newWorld(cfg), auth: auth, arena: ar, origin: origin, cdn: newCDN(origin),
 		shared: phone.NewShared(), contacts: make([][]contact, cfg.People), owners: map[protocol.TEK]int{}, files: map[string]bool{},
-		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, Workers: cfg.Workers}}
+		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, Workers: cfg.Workers, ScanBehaviour: cfg.ScanBehaviour}}
 	r.counted = &countingTransport{next: r.cdn}
 	r.fullClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.counted}}
 	r.fastClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.cdn}, Shared: r.shared}
@@ -215,6 +212,7 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 			return nil, err
 		}
 		res.Sightings += tally.sightings
+		res.Scans += tally.scans
 		res.DailyNew = append(res.DailyNew, tally.newInf)
 		r.recordTruth(day, tally)
 		warned := res.WarnedF1
@@ -285,6 +283,11 @@ func (r *run) openPhones(ctx context.Context) error {
 	pem := r.auth.PublicKeyPEM()
 	return parallel(ctx, r.workers, len(users), 64, func(_ *worker, i int) error {
 		p := users[i]
+		b, err := scanBehaviourFor(r.cfg.ScanBehaviour, p.iOS)
+		if err != nil {
+			return err
+		}
+		p.scan = newScanner(b, r.cfg.Seed, p.id, r.cfg.Start.Unix())
 		key := make([]byte, phone.StorageKeyLength)
 		rand.Read(key)
 		m := models[p.model]
@@ -347,11 +350,13 @@ func (r *run) recordTruth(day int, t *dayTally) {
 func (r *run) phoneFigures() error {
 	res := r.res
 	var stored int64
+	scanOnShare := 0.0 // of the phones, mean
 	for _, p := range r.w.people {
 		if p.phone == nil {
 			continue
 		}
 		res.AppUsers++
+		scanOnShare += p.scan.behaviour.Window / p.scan.behaviour.MeanGap()
 		n, err := p.storage.LogBytes()
 		if err != nil {
 			return err
@@ -362,6 +367,7 @@ func (r *run) phoneFigures() error {
 		}
 	}
 	if res.AppUsers > 0 {
+		scanOnShare /= float64(res.AppUsers)
 		res.StoredBytes = stored / int64(res.AppUsers)
 		res.StoredBytesPerDay = float64(res.StoredBytes) / float64(r.cfg.Days)
 		res.SyncedPhonesPerDay = float64(r.syncs) / float64(r.cfg.Days)
@@ -373,8 +379,8 @@ func (r *run) phoneFigures() error {
 	radioWh := 24 * (advertiseOnShare*advertisingMW + scanOnShare*scanningMW) / 1000
 	cpuWh := res.SyncMillisPerDay / 1000 / 3600 * cpuActiveW
 	res.BatteryPercentDay = 100 * (radioWh + cpuWh) / batteryWh
-	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.0f%%; matching and sync at %.1f W of CPU",
-		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, cpuActiveW)
+	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.1f%% (scan behaviour %s); matching and sync at %.1f W of CPU",
+		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, r.cfg.ScanBehaviour, cpuActiveW)
 	return nil
 }
 

@@ -7,7 +7,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 	"time"
 
@@ -38,6 +37,11 @@ type Config struct {
 	// Workers is how many goroutines move the city and sync phones
 	// (0: one per CPU). Results do not depend on it.
 	Workers int
+	// Radio is the Bluetooth channel between phones.
+	Radio RadioModel
+	// ScanBehaviour names how phones scan (ScanBehaviourNames); Realistic
+	// lets each phone scan as its OS does.
+	ScanBehaviour string
 }
 
 // DefaultConfig is the small run `bluezone sim` makes with no flags.
@@ -46,6 +50,7 @@ func DefaultConfig() Config {
 		Seed: 1, People: 600, Days: 14, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
 		Uptake: 0.6, IOSShare: 0.3, Consent: 0.8, InitialInfected: 8, Transmission: 0.0015,
 		Risk: risk.DefaultConfig(), FullSyncPhones: 500,
+		Radio: DefaultRadio(), ScanBehaviour: Realistic,
 	}
 }
 
@@ -78,6 +83,12 @@ func (c Config) Validate() error {
 	if err := c.Risk.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.Radio.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := scanBehaviourFor(c.ScanBehaviour, false); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -105,34 +116,6 @@ const (
 )
 
 var placeSize = [placeKinds][2]float64{home: {6, 5}, work: {18, 12}, bus: {10, 2.5}, market: {30, 20}}
-
-// Device models: the true TX power differs from the calibrated value the
-// phone advertises, and receivers read RSSI with an offset. The calibration
-// table the authority ships knows the receive offsets.
-type deviceModel struct {
-	name      string
-	txError   float64 // true minus advertised TX power, dB
-	rxOffset  float64 // reported minus true RSSI, dB
-	txPower   int     // calibrated TX power it advertises, dBm
-	shareFrac float64
-}
-
-var models = []deviceModel{
-	{"Pixel 7", 0, 0, -8, 0.3},
-	{"Galaxy A12", -3, -6, -8, 0.35},
-	{"Redmi 9", 2, 4, -10, 0.2},
-	{"iPhone 12", -1, -2, -8, 0.15},
-}
-
-// CalibrationTable is what the authority ships: the receive offsets of the
-// known models (transmit errors stay unknown, as in reality).
-func CalibrationTable() map[string]risk.Calibration {
-	t := map[string]risk.Calibration{}
-	for _, m := range models {
-		t[m.name] = risk.Calibration{RSSICorrection: int(math.Round(-m.rxOffset))}
-	}
-	return t
-}
 
 type health int
 
@@ -170,9 +153,13 @@ type person struct {
 	homeUntil   int // minute of the run: isolating (confirmed) or quarantined (warned)
 	consents    bool
 	marketToday int
-	pocketLoss  float64 // dB, today: in hand, pocket or bag
-	fullSync    bool    // one of Config.FullSyncPhones
-	visited     []int32 // places today
+	carriage    Carriage // today's
+	// txError and rxError are the phone's residual errors after
+	// calibration (dB, added to the attenuation it causes and reads).
+	txError, rxError float64
+	scan             *scanner // nil without the app
+	fullSync         bool     // one of Config.FullSyncPhones
+	visited          []int32  // places today
 	// adv is what the phone broadcasts from the slot's start, next what it
 	// broadcasts from adv.RotateAt.
 	adv, next *phone.Advertisement
@@ -223,7 +210,9 @@ func newWorld(cfg Config) *world {
 		p.hasApp = w.apps.Float64() < cfg.Uptake
 		p.consents = w.apps.Float64() < cfg.Consent
 		p.iOS = w.apps.Float64() < cfg.IOSShare && p.hasApp
-		p.model = w.pickModel(p.iOS)
+		p.model = pickModel(p.iOS, w.apps.Float64())
+		p.txError = w.apps.NormFloat64() * cfg.Radio.TxErrorSigma
+		p.rxError = w.apps.NormFloat64() * cfg.Radio.RxErrorSigma
 	}
 	for _, i := range w.rng.Perm(len(w.people))[:cfg.InitialInfected] {
 		w.infect(w.rng, w.people[i], -1, 0)
@@ -232,20 +221,6 @@ func newWorld(cfg Config) *world {
 }
 
 func (w *world) places(k placeKind) int { return w.placeBase[k+1] - w.placeBase[k] }
-
-func (w *world) pickModel(iOS bool) int {
-	if iOS {
-		return len(models) - 1
-	}
-	r := w.apps.Float64() * 0.85
-	for i, m := range models[:len(models)-1] {
-		if r < m.shareFrac {
-			return i
-		}
-		r -= m.shareFrac
-	}
-	return 0
-}
 
 // splitmix scrambles neighbouring seeds into unrelated ones (SplitMix64).
 func splitmix(x uint64) uint64 {

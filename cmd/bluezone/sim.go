@@ -106,6 +106,7 @@ func simCommand() *command {
 			fs.IntVar(&cfg.InitialInfected, "initial-infected", d.InitialInfected, "people infected on day 0")
 			fs.Float64Var(&cfg.Transmission, "transmission", d.Transmission, "infection hazard per minute at 1 m or closer")
 			fs.IntVar(&cfg.FullSyncPhones, "full-sync", d.FullSyncPhones, "phones that sync in full every morning, as real phones do (the download, time and battery figures are theirs);\nthe others sync only when new keys are of someone they were in a place with, which gives the same warnings")
+			fs.StringVar(&cfg.ScanBehaviour, "scan-behaviour", d.ScanBehaviour, "how phones scan, one of:\n"+sim.ScanBehaviourHelp())
 			fs.IntVar(&cfg.Workers, "workers", 0, "goroutines moving the city and syncing phones (0: one per CPU); results do not depend on it")
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
 			thresholds := fs.String("attenuation-thresholds", joinNums(d.Risk.AttenuationThresholds[:]), "risk configuration: upper bounds in dB of the Immediate, Near and Medium buckets")
@@ -427,6 +428,7 @@ func printSimResult(w io.Writer, r *sim.Result) {
 	row("F2 precision", fmt.Sprintf("%.2f", r.PrecisionF2))
 	row("F2 recall", fmt.Sprintf("%.2f", r.RecallF2))
 	row("infections without the app (same city and seed)", r.InfectionsWithoutApp)
+	row("scan behaviour (scans recorded)", fmt.Sprintf("%s (%d)", r.ScanBehaviour, r.Scans))
 	row("sightings handled by phones", r.Sightings)
 	if r.FullSyncPhones > 0 {
 		row("per phone per day: downloaded bytes", fmt.Sprintf("%.0f", r.DownloadBytesPerDay))

@@ -25,8 +25,19 @@ func TestSimWarnsCloseContacts(t *testing.T) {
 	if res.Uploads == 0 || res.TrueContacts == 0 {
 		t.Fatalf("the epidemic produced no uploads or no true contacts: %+v", res)
 	}
-	if res.Recall < 0.5 || res.Precision < 0.2 {
+	// With the fitted radio model and realistic scanning (a scan every ~5
+	// minutes) this city gives F1 precision 0.90 and recall 1.00, and F2
+	// recall 0.59 (39 F1 warnings for 35 true contacts; with the textbook
+	// radio and 2-minute scans it gave 0.54, 0.87 and 0.54). The bounds leave
+	// room for the engine's scan accounting (RecordScan) and the risk
+	// configuration to move them, and still fail when warnings stop
+	// tracking the contacts (the radio or scans broken: recall falls; every
+	// phone in range warned: precision falls).
+	if res.Recall < 0.6 || res.Precision < 0.4 {
 		t.Fatalf("recall %.2f, precision %.2f: the warnings do not track the close contacts", res.Recall, res.Precision)
+	}
+	if res.Scans == 0 || res.ScanBehaviour != sim.Realistic {
+		t.Fatalf("scans recorded: %d with %q", res.Scans, res.ScanBehaviour)
 	}
 	if res.UploadsF1 == 0 || res.WarnedF2 == 0 || res.RecallF2 < 0.4 {
 		t.Fatalf("F2: %d RECURSIVE uploads, %d F2 warnings, recall %.2f", res.UploadsF1, res.WarnedF2, res.RecallF2)
@@ -42,7 +53,7 @@ func TestSimCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"people (with the app)", "F1 precision", "F1 recall"} {
+	for _, want := range []string{"people (with the app)", "F1 precision", "F1 recall", "scan behaviour (scans recorded)", "realistic ("} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stdout)
 		}
@@ -105,6 +116,7 @@ func TestSimCommand(t *testing.T) {
 		{[]string{"--dir", out}, "is not empty"},
 		{[]string{"--workers", "-1"}, "workers -1"},
 		{[]string{"--seeds", "0"}, "--seeds 0"},
+		{[]string{"--scan-behaviour", "always"}, `scan behaviour "always"`},
 	} {
 		if _, stderr, code := run(t, "", append([]string{"sim"}, bad.args...)...); code != 2 || !strings.Contains(stderr, bad.want) {
 			t.Errorf("sim %q: exit %d: %s", bad.args, code, stderr)
