@@ -27,7 +27,7 @@ type Model struct {
 func WriteSVG(w io.Writer, f *Fit, m Model) error {
 	bw := bufio.NewWriter(w)
 	const (
-		width      = 820
+		width      = 960
 		left       = 70
 		plotW      = 560
 		top1       = 40
