@@ -117,6 +117,7 @@ func (d *Dataset) Read(r io.Reader, name string, progress io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	header = slices.Clone(header) // the reader reuses its record
 	col := map[string]int{}
 	for i, h := range header {
 		h = strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))

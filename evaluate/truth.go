@@ -36,13 +36,13 @@ func (t Truth) withDefaults() Truth {
 // Decision is the result for one (session, receiver, transmitter, day).
 type Decision struct {
 	Session, Receiver, Transmitter, Day string
-	Rows        int     // rows of the pair that day
-	Heard       int     // of them, rows replayed to the receiver's engine
-	Minutes     float64 // weighted minutes from the receiver's engine
-	Warned      bool    // Decide on the engine's results
-	HasTruth    bool    // some row of the pair that day has a distance
-	CloseMinute float64 // ground truth: minutes at <= CloseDistance
-	Close       bool    // ground truth: CloseMinute >= CloseMinutes
+	Rows                                int     // rows of the pair that day
+	Heard                               int     // of them, rows replayed to the receiver's engine
+	Minutes                             float64 // weighted minutes from the receiver's engine
+	Warned                              bool    // Decide on the engine's results
+	HasTruth                            bool    // some row of the pair that day has a distance
+	CloseMinute                         float64 // ground truth: minutes at <= CloseDistance
+	Close                               bool    // ground truth: CloseMinute >= CloseMinutes
 }
 
 // Outcome returns TP, FP, FN or TN, or "" without ground truth.
