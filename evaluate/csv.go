@@ -153,14 +153,14 @@ func (d *Dataset) Read(r io.Reader, name string, progress io.Writer) error {
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return fmt.Errorf("%s:%d: column %d: %v", name, pe.Line, pe.Column, pe.Err)
 			}
-			return fmt.Errorf("%s:%d: %w", name, line, err)
+			return fmt.Errorf("%s: after %d rows: %w", name, d.Rows, err)
 		}
+		line, _ := cr.FieldPos(0) // only valid for a record read without error
 		field := func(c int) string {
 			if c < 0 || c >= len(rec) {
 				return ""

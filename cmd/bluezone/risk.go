@@ -49,7 +49,11 @@ func riskEvaluateCommand() *command {
 			"(thresholds shifted -8/0/+8 dB, three weight sets, minutes 10/15/20; one replay each).",
 			"Progress goes to standard error every few seconds."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
-			cfgPath := fs.String("config", "", "risk configuration JSON: the default configuration with the file's fields over it")
+			var cfgPaths []string
+			fs.Func("config", "risk configuration JSON: the default configuration with the file's fields over it (repeatable: later files over earlier ones, calibration entries add up)", func(s string) error {
+				cfgPaths = append(cfgPaths, s)
+				return nil
+			})
 			decPath := fs.String("decisions", "", "write one CSV line per pair-day here (header: "+evaluate.DecisionsHeader+")")
 			curvePath := fs.String("curve", "", "write an SVG precision-recall curve (minutes threshold swept) here")
 			sweep := fs.Bool("sweep", false, "also replay the candidate grid and print the best 5 by F1")
@@ -66,9 +70,9 @@ func riskEvaluateCommand() *command {
 					return usageErrorf("risk evaluate: --close-distance, --close-minutes, --gap-cap and --scan-every must be positive")
 				}
 				cfg := risk.DefaultConfig()
-				if *cfgPath != "" {
+				if len(cfgPaths) > 0 {
 					var err error
-					if cfg, err = evaluate.LoadConfig(*cfgPath); err != nil {
+					if cfg, err = evaluate.LoadConfig(cfgPaths...); err != nil {
 						return err
 					}
 				}

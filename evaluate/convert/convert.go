@@ -15,7 +15,8 @@
 // MIT PACT carriage logs (MIT): about 2 minutes per distance over 8 body
 // angles, far too short for 15 minutes. Per collection and distance the
 // real readings (duplicated packets removed, logs of one distance joined in
-// time order) are tiled in time order from a random starting reading to
+// time order, gaps over 1 s closed: the source app pauses its own scanning
+// for ~5.5 s every 15.5 s) are tiled in time order from a random starting reading to
 // make SYNTHETIC sessions of 5, 10, 13, 17, 20 and 30 minutes, named
 // mit-synthetic/COLLECTION/NNft/MMmin. Their RSSI values are real; their
 // timing is not.

@@ -17,9 +17,12 @@ const (
 	// mitDuplicate (s): a reading with the previous reading's RSSI within
 	// this long is the same packet logged twice.
 	mitDuplicate = 0.005
-	// mitJoin (s): gaps longer than this (between logs of one distance) are
-	// closed to mitJoinGap when the readings are joined.
-	mitJoin, mitJoinGap = 10.0, 1.0
+	// mitJoin (s): gaps longer than this are closed to mitJoinGap when the
+	// readings are joined: the gaps between logs of one distance, and the
+	// BlueProx app's own pauses (about 5.5 s after every ~10 s of readings),
+	// so that an emulated EN scan window never falls into a pause of the
+	// source app and misses a scan the EN phone would have made.
+	mitJoin, mitJoinGap = 1.0, 0.1
 )
 
 type mitReading struct {
