@@ -77,6 +77,20 @@ type Dataset struct {
 	byName       map[string]*Session
 	models       map[string]string // interned strings
 	lastProgress time.Time
+	readStart    time.Time
+	fileDone     func() float64 // fraction of the current file read, when known
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // NewDataset returns an empty Dataset to Read into.
@@ -91,7 +105,12 @@ func (d *Dataset) ReadFile(path string, progress io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	var r io.Reader = bufio.NewReaderSize(f, 1<<16)
+	cr := &countingReader{r: f}
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		d.fileDone = func() float64 { return float64(cr.n) / float64(st.Size()) }
+		defer func() { d.fileDone = nil }()
+	}
+	var r io.Reader = bufio.NewReaderSize(cr, 1<<16)
 	if strings.HasSuffix(path, ".gz") {
 		zr, err := gzip.NewReader(r)
 		if err != nil {
@@ -107,6 +126,7 @@ func (d *Dataset) ReadFile(path string, progress io.Writer) error {
 // (rows read) go to progress, when not nil, every few seconds. Rows are put
 // in time order per session (stable) before Read returns.
 func (d *Dataset) Read(r io.Reader, name string, progress io.Writer) error {
+	d.readStart, d.lastProgress = time.Now(), time.Now()
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	cr.FieldsPerRecord = -1
@@ -225,7 +245,14 @@ func (d *Dataset) Read(r io.Reader, name string, progress io.Writer) error {
 		d.Rows++
 		if progress != nil && d.Rows%4096 == 0 && time.Since(d.lastProgress) > 2*time.Second {
 			d.lastProgress = time.Now()
-			fmt.Fprintf(progress, "read %d rows, %d sessions (%s line %d)\n", d.Rows, len(d.Sessions), name, line)
+			eta := ""
+			if d.fileDone != nil {
+				if f := d.fileDone(); f > 0 {
+					left := time.Duration(float64(time.Since(d.readStart)) * (1 - f) / f).Round(time.Second)
+					eta = fmt.Sprintf(", %.0f%% of the file, ETA %s", 100*f, left)
+				}
+			}
+			fmt.Fprintf(progress, "read %d rows, %d sessions (%s line %d%s)\n", d.Rows, len(d.Sessions), name, line, eta)
 		}
 	}
 	for s := range touched {

@@ -2,6 +2,7 @@ package evaluate
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -106,5 +107,31 @@ func TestSweepSmall(t *testing.T) {
 	}
 	if !strings.Contains(progress.String(), "sweep 27/27: ") {
 		t.Errorf("progress lacks the last candidate:\n%s", progress.String())
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	a, b := dir+"/a.json", dir+"/b.json"
+	os.WriteFile(a, []byte(`{"calibration": {"Pixel 3": {"rssi_correction_db": 5}}, "minutes_threshold": 10}`), 0o644)
+	os.WriteFile(b, []byte(`{"calibration": {"SM-A205F": {"rssi_correction_db": 5}}, "bucket_weights": [1, 0.5, 0, 0]}`), 0o644)
+	c, err := LoadConfig(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := risk.DefaultConfig()
+	want.MinutesThreshold, want.BucketWeights = 10, [4]float64{1, 0.5, 0, 0}
+	want.Calibration = map[string]risk.Calibration{"Pixel 3": {RSSICorrection: 5}, "SM-A205F": {RSSICorrection: 5}}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("config (-want, +got):\n%s", diff)
+	}
+	os.WriteFile(b, []byte(`{"attenuation_thresholds_db": [70, 60, 50]}`), 0o644)
+	if _, err := LoadConfig(a, b); err == nil || !strings.Contains(err.Error(), "must not decrease") {
+		t.Errorf("decreasing thresholds: %v", err)
+	}
+	for _, name := range []string{"cwa-v2.json", "swisscovid-v2.json"} {
+		if _, err := LoadConfig("configs/" + name); err != nil {
+			t.Errorf("published configuration %s: %v", name, err)
+		}
 	}
 }
