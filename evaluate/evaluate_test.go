@@ -135,3 +135,16 @@ func TestLoadConfig(t *testing.T) {
 		}
 	}
 }
+
+func TestReplayRejectsLongSessions(t *testing.T) {
+	in := "session,receiver,receiver_model,transmitter,transmitter_model,time_unix_s,rssi_dbm,tx_power_dbm\n" +
+		"long,a,,b,,1795165200,-55,0\nlong,a,,b,," + strconv.Itoa(1795165200+13*86400) + ",-55,0\n"
+	d := NewDataset()
+	if err := d.Read(strings.NewReader(in), "in.csv", nil); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Replay(context.Background(), d, Options{Config: risk.DefaultConfig()})
+	if err == nil || !strings.Contains(err.Error(), `session "long": spans 13.0 days`) {
+		t.Errorf("error %v, want the session's span", err)
+	}
+}

@@ -142,6 +142,10 @@ func (r *replayer) session(s *Session) ([]Exposure, error) {
 	if len(s.Rows) == 0 {
 		return nil, nil
 	}
+	if span := s.Rows[len(s.Rows)-1].Time - s.Rows[0].Time; span >= (phone.RetentionDays-1)*86400 {
+		return nil, fmt.Errorf("spans %.1f days, but phones keep %d days of keys and sightings: split it into sessions of at most %d days",
+			span/86400, phone.RetentionDays, phone.RetentionDays-1)
+	}
 	powers := r.txPowers(s)
 	engines := make([]*phone.Engine, len(s.Phones))
 	defer func() {

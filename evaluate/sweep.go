@@ -32,8 +32,7 @@ func SweepCandidates(base risk.Config) []risk.Config {
 	for _, sh := range sweepShifts {
 		for _, w := range sweepWeights {
 			for _, m := range sweepMinutes {
-				c := base
-				c.Calibration = base.Calibration
+				c := base // the calibration map is shared, never written
 				for i := range c.AttenuationThresholds {
 					c.AttenuationThresholds[i] = base.AttenuationThresholds[i] + sh
 				}

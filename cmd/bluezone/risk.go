@@ -29,8 +29,10 @@ func riskEvaluateCommand() *command {
 			"  session,receiver,receiver_model,transmitter,transmitter_model,time_unix_s,rssi_dbm,tx_power_dbm",
 			"plus optional distance_m (metres, the ground truth) and scanned (0: ground truth only,",
 			"not heard by the engine); any column order, other columns ignored, .gz read as gzip.",
-			"Each session is its own world: every phone is an engine with its own keys; each row",
-			"makes the receiver hear the transmitter's advertisement at that time; then every",
+			"Each session (spanning < 13 days) is its own world: every phone is an engine with",
+			"its own keys; each row makes the receiver hear the transmitter's advertisement at",
+			"that time (receivers scan every --scan-every seconds: 300 for EN-like data such as",
+			"scripts/convert-measurements writes by default, 60 for continuous logs); then every",
 			"transmitter's keys are published in one signed export (CONFIRMED_TEST), the signed risk",
 			"configuration is installed in every receiver, and the receivers match the export.",
 			"An empty tx_power_dbm takes the transmitter's configured power: the most common",
@@ -47,7 +49,7 @@ func riskEvaluateCommand() *command {
 			"and with --sweep, lines 'best N: f1=… precision=… recall=… tp=… fp=… fn=… tn=…",
 			"thresholds_db=… weights=… minutes=…' for the best 5 of the 27-candidate grid",
 			"(thresholds shifted -8/0/+8 dB, three weight sets, minutes 10/15/20; one replay each).",
-			"Progress goes to standard error every few seconds."),
+			"Progress goes to standard error every few seconds. Details: docs/evaluate.md."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			var cfgPaths []string
 			fs.Func("config", "risk configuration JSON: the default configuration with the file's fields over it (repeatable: later files over earlier ones, calibration entries add up)", func(s string) error {
