@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,5 +154,46 @@ func TestMIT(t *testing.T) {
 		if x.Close != (m >= 15) || x.CloseMinute > float64(m) || x.CloseMinute < float64(m)-0.1 {
 			t.Errorf("%s: %.2f close minutes, close %v", x.Session, x.CloseMinute, x.Close)
 		}
+	}
+}
+
+// TestGoogleCalibration pins the values docs/evaluate.md quotes from the
+// shared copy of Google's table, when it is there.
+func TestGoogleCalibration(t *testing.T) {
+	path := filepath.Join("..", "..", "..", "shared", "data", "en-calibration-2020-08-12.csv")
+	if _, err := os.Stat(path); err != nil {
+		t.Skipf("shared data absent (%v): see /work/shared/data/README.md", err)
+	}
+	cal, err := ReadCalibration(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Calibration{
+		"Google Pixel 2": {2, -28}, "Google Pixel 3": {5, -33}, "Samsung A10": {6, -25}, "Samsung A20": {5, -24},
+		"Samsung J6": {5, -24}, "Samsung Note 8": {8, -24}, "Samsung S9+": {8, -27},
+	}
+	for m, c := range want {
+		if cal[m] != c {
+			t.Errorf("%s: %+v, want %+v", m, cal[m], c)
+		}
+	}
+	// IPhoneTxPower is the median tx of the whole table.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var txs []int
+	for i, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if f := strings.Split(line, ","); i > 0 && len(f) >= 5 {
+			n, err := strconv.Atoi(strings.TrimSpace(f[4]))
+			if err != nil {
+				t.Fatalf("line %d: %v", i+1, err)
+			}
+			txs = append(txs, n)
+		}
+	}
+	sort.Ints(txs)
+	if m := txs[len(txs)/2]; m != IPhoneTxPower {
+		t.Errorf("median tx of %d rows is %d, IPhoneTxPower %d", len(txs), m, IPhoneTxPower)
 	}
 }
