@@ -37,7 +37,16 @@ type Client struct {
 	// Shared, when set, shares verification and derivation between the
 	// engines that sync through this client (simulators only).
 	Shared *Shared
+	// IdleTimeout ends a request that receives nothing for this long, and
+	// MinBytesPerSecond one whose average rate falls below it after
+	// IdleTimeout: a server that stalls or trickles cannot hold a sync.
+	// Zero values take 30 s and 512 bytes/s (a weak 2G link does 5 000).
+	IdleTimeout       time.Duration
+	MinBytesPerSecond int
 }
+
+// ErrTooSlow reports a server that stopped sending or sent too slowly.
+var ErrTooSlow = errors.New("server too slow")
 
 func (c *Client) http() *http.Client {
 	if c.HTTP != nil {
@@ -48,14 +57,36 @@ func (c *Client) http() *http.Client {
 
 func (c *Client) url(path string) string { return strings.TrimSuffix(c.BaseURL, "/") + path }
 
+func (c *Client) limits() (idle time.Duration, minRate int) {
+	idle, minRate = c.IdleTimeout, c.MinBytesPerSecond
+	if idle <= 0 {
+		idle = 30 * time.Second
+	}
+	if minRate <= 0 {
+		minRate = 512
+	}
+	return idle, minRate
+}
+
 func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, error) {
+	idle, minRate := c.limits()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	watchdog := time.AfterFunc(idle, func() { cancel(fmt.Errorf("%w: nothing received for %v", ErrTooSlow, idle)) })
+	defer watchdog.Stop()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url(path), nil)
 	if err != nil {
 		return nil, err
 	}
+	fail := func(err error) error {
+		if cause := context.Cause(ctx); cause != nil && errors.Is(cause, ErrTooSlow) {
+			err = cause
+		}
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
 	resp, err := c.http().Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, fail(err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusNotFound {
@@ -64,14 +95,38 @@ func (c *Client) get(ctx context.Context, path string, limit int64) ([]byte, err
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("GET %s: %s", path, resp.Status)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body := &paced{r: io.LimitReader(resp.Body, limit+1), start: time.Now(), idle: idle, minRate: minRate, watchdog: watchdog}
+	b, err := io.ReadAll(body)
 	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
+		return nil, fail(err)
 	}
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("GET %s: larger than %d bytes", path, limit)
 	}
 	return b, nil
+}
+
+// paced reads a response body, pushing the idle watchdog back on progress
+// and failing once the average rate stays below minRate past the idle time.
+type paced struct {
+	r        io.Reader
+	start    time.Time
+	n        int64
+	idle     time.Duration
+	minRate  int
+	watchdog *time.Timer
+}
+
+func (p *paced) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.watchdog.Reset(p.idle)
+	}
+	if el := time.Since(p.start); el > p.idle && float64(p.n) < float64(p.minRate)*el.Seconds() {
+		return n, fmt.Errorf("%w: %d bytes in %v", ErrTooSlow, p.n, el.Round(time.Second))
+	}
+	return n, err
 }
 
 // post sends body padded to size; chaff marks it fake.
@@ -119,9 +174,12 @@ func padJSON(v any, size int) ([]byte, error) {
 	return api.Pad(b, size), nil
 }
 
-// Sync fetches index.txt, downloads the export files not yet matched,
-// verifies them against the pinned keys and matches them. Files are marked
-// done only after a successful match, so an interrupted sync resumes.
+// Sync fetches index.txt, then downloads, verifies and matches the export
+// files not yet matched, one at a time, so memory stays bounded by one file
+// however many are published. A file that cannot be fetched or does not
+// verify is skipped and counted in MatchReport.Failed, and the others are
+// matched; it is tried again at the next sync, since only matched files are
+// marked done. An interrupted sync resumes where it stopped.
 //
 // It first applies the authority's signed risk configuration, when the server
 // publishes one; a configuration that does not verify fails the sync.
@@ -146,30 +204,60 @@ func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, 
 			names = append(names, name)
 		}
 	}
+	m, err := e.newMatcherLocked(now, c.Shared)
 	e.mu.Unlock()
-	var files [][]byte
-	for _, n := range names {
-		b, err := c.get(ctx, api.PathExports+n, maxExportBytes)
-		if err != nil {
-			return nil, fmt.Errorf("phone: sync: %w", err)
-		}
-		files = append(files, b)
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	rep, err := e.matchLocked(files, now, c.Shared)
 	if err != nil {
 		return nil, err
 	}
+	rep := m.rep
+	failed := func(name string, err error) {
+		if rep.Failed == 0 {
+			rep.FirstError = fmt.Sprintf("%s: %v", name, err)
+		}
+		rep.Failed++
+	}
+	for i, n := range names {
+		// Downloads and signature checks run unlocked: the platform keeps
+		// delivering scans meanwhile.
+		b, err := c.get(ctx, api.PathExports+n, maxExportBytes)
+		if ctx.Err() != nil {
+			break // matched files are saved below; the rest wait
+		}
+		if err != nil {
+			failed(n, err)
+			continue
+		}
+		a, err := m.verify(b)
+		if err != nil {
+			failed(n, err)
+			continue
+		}
+		e.mu.Lock()
+		m.matchLocked(a)
+		e.state.Processed[n] = true
+		if i%32 == 31 { // a crash repeats at most 32 files (matching is idempotent)
+			err = e.saveState()
+		}
+		e.mu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pruneExposuresLocked(now)
 	for name := range e.state.Processed {
 		if !live[name] { // gone from the index: forget it
 			delete(e.state.Processed, name)
 		}
 	}
-	for _, n := range names {
-		e.state.Processed[n] = true
+	if err := e.saveState(); err != nil {
+		return nil, err
 	}
-	return rep, e.saveState()
+	if err := ctx.Err(); err != nil {
+		return rep, fmt.Errorf("phone: sync: %d of %d files matched: %w", rep.Files, len(names), err)
+	}
+	return rep, nil
 }
 
 // UploadResult reports an upload.

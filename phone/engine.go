@@ -49,6 +49,11 @@ type Config struct {
 	TxPower int
 	// Model is this phone's device model, for RSSI calibration.
 	Model string
+	// Service is the 16-bit service UUID this phone advertises under:
+	// 0x4E56 (Bluezone, the default when zero) or 0xFD6F (Exposure
+	// Notification, for devices allowed to use it, such as Linux tokens; EN
+	// phones scan for that one only). Phones hear both either way.
+	Service int
 	// Duty cycle of the radio, in seconds. Zero values take the defaults
 	// (advertise 15 s on / 15 s off, scan 35 s every 120 s).
 	AdvertiseOnSeconds, AdvertiseOffSeconds int
@@ -56,6 +61,9 @@ type Config struct {
 }
 
 func (c *Config) defaults() {
+	if c.Service == 0 {
+		c.Service = int(protocol.ServiceBluezone)
+	}
 	if c.AdvertiseOnSeconds == 0 {
 		c.AdvertiseOnSeconds = 15
 	}
@@ -72,6 +80,9 @@ func (c *Config) defaults() {
 
 func (c Config) validate() error {
 	var errs []error
+	if c.Service != 0 && c.Service != int(protocol.ServiceBluezone) && c.Service != int(protocol.ServiceExposureNotification) {
+		errs = append(errs, fmt.Errorf("service 0x%04X, want 0x4E56 or 0xFD6F", c.Service))
+	}
 	if c.TxPower < -128 || c.TxPower > 127 {
 		errs = append(errs, fmt.Errorf("tx power %d dBm, want -128..127", c.TxPower))
 	}
@@ -114,12 +125,18 @@ type Engine struct {
 	// for identifiers no longer heard.
 	nextSweep int64
 	radio     radioState
+	// scanStart is when the scan instance being reported began;
+	// pendingScans the scan instances not yet written to the log.
+	scanStart    int64
+	pendingScans []int64
 }
 
 // openSighting is a sighting still being added to.
 type openSighting struct {
 	Sighting
 	last int64 // time of the last sample
+	// sum and n add up the reports of the last sample, for its typical RSSI.
+	sum, n int32
 }
 
 // state is what the engine persists besides the sighting log.
@@ -256,6 +273,13 @@ func (e *Engine) flushLocked(now time.Time, closeAll, write bool) error {
 	e.open, e.openKeys = e.open[:keep], e.openKeys[:keep]
 	if !write && e.nClosed < flushEvery {
 		return nil
+	}
+	// Scans go out with the sightings they give a duration to, not alone:
+	// a checkpoint that closes nothing writes nothing.
+	if e.nClosed > 0 || closeAll {
+		if err := e.writeScansLocked(); err != nil {
+			return err
+		}
 	}
 	for i, c := range e.closed {
 		if err := e.log.append(c.day, c.plain); err != nil {

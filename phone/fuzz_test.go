@@ -41,7 +41,8 @@ func FuzzLogFile(f *testing.F) {
 		if err := l.append(1, rec.appendTo(nil)); err != nil {
 			return // a damaged middle frame is reported, not overwritten
 		}
-		recs, err := l.read(1)
+		dl, err := l.read(1)
+		recs := dl.sightings
 		if err != nil || len(recs) == 0 || recs[len(recs)-1].Time != 90000 {
 			t.Fatalf("after append: %d records, %v", len(recs), err)
 		}
@@ -51,11 +52,11 @@ func FuzzLogFile(f *testing.F) {
 // FuzzDecodeSightings: the record decoder behind the seal never panics, and
 // what it decodes encodes back to the same bytes.
 func FuzzDecodeSightings(f *testing.F) {
-	s := Sighting{Time: 1_800_000_000, Model: 2, Samples: []Sample{{0, -60}, {120, -70}}}
+	s := Sighting{Time: 1_800_000_000, Model: 2, Samples: []Sample{{0, -60, -62}, {120, -70, -70}}}
 	f.Add(s.appendTo(nil))
 	f.Add(make([]byte, recordHeader))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		recs, err := decodeSightings(b, nil)
+		recs, err := decodeSightings(b, nil, sampleSize)
 		if err != nil {
 			return
 		}

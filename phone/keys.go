@@ -12,9 +12,11 @@ import (
 type Advertisement struct {
 	// Payload is the whole 31-byte legacy advertisement.
 	Payload []byte
-	// ServiceData is the value for service UUID 0x4E56, for platform APIs
+	// ServiceData is the value for service UUID Service, for platform APIs
 	// that build the advertisement themselves.
 	ServiceData []byte
+	// Service is the 16-bit service UUID to advertise under (Config.Service).
+	Service int
 	// RotateAt (Unix seconds) is when to ask again; the platform must change
 	// the BLE address together with the identifier.
 	RotateAt int64
@@ -45,9 +47,9 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 	}
 	ids := e.advIDs
 	rpi := ids.RPI(e.advENIN)
-	p := protocol.Payload{Service: protocol.ServiceBluezone, RPI: rpi,
+	p := protocol.Payload{Service: uint16(e.cfg.Service), RPI: rpi,
 		AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: protocol.MetadataVersion, TxPower: int8(e.cfg.TxPower)})}
-	e.adv = &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), RotateAt: e.rotateAt.Unix()}
+	e.adv = &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), Service: e.cfg.Service, RotateAt: e.rotateAt.Unix()}
 	return e.adv, nil
 }
 

@@ -86,6 +86,11 @@ type MatchReport struct {
 	KeysDerived int // keys whose identifiers had to be derived
 	Matched     int // keys heard by this phone
 	Revoked     int // earlier matches withdrawn
+	// Failed counts files Sync could not fetch or verify; they were skipped
+	// (the others were matched) and are tried again at the next sync.
+	Failed int
+	// FirstError describes the first failed file ("" when none failed).
+	FirstError string
 }
 
 // sightingIndex is the log arranged for matching.
@@ -209,8 +214,15 @@ func withinTolerance(t int64, n uint32) bool {
 	return t >= start-tol && t < end+tol
 }
 
+// heard is the retained log, read for matching and summaries.
+type heard struct {
+	sightings []Sighting
+	scans     *scanInstances
+	damaged   int64 // bytes of the log skipped because they did not authenticate
+}
+
 // loadSightingsLocked flushes memory and reads the retained log.
-func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
+func (e *Engine) loadSightingsLocked(now int64) (*heard, error) {
 	if err := e.flushLocked(time.Time{}, true, true); err != nil {
 		return nil, err
 	}
@@ -222,20 +234,25 @@ func (e *Engine) loadSightingsLocked(now int64) ([]Sighting, error) {
 	if err != nil {
 		return nil, err
 	}
-	var all []Sighting
+	h := &heard{}
+	var scans []int64
 	for _, d := range days {
-		recs, err := e.log.read(d)
+		dl, err := e.log.read(d)
 		if err != nil {
 			return nil, err
 		}
-		all = append(all, recs...)
+		h.sightings = append(h.sightings, dl.sightings...)
+		scans = append(scans, dl.scans...)
+		h.damaged += dl.damaged
 	}
-	return all, nil
+	h.scans = buildScanInstances(scans, h.sightings)
+	return h, nil
 }
 
 // MatchExports verifies export files against the pinned keys and matches
 // their keys against what this phone heard. Files that fail verification are
-// rejected as a whole, before anything is matched.
+// rejected as a whole, before anything is matched: the caller chose them.
+// (Sync, which fetches files itself, skips a bad file and goes on.)
 func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -246,56 +263,85 @@ func (e *Engine) MatchExports(files [][]byte, now int64) (*MatchReport, error) {
 	return rep, e.saveState()
 }
 
-// matchLocked is MatchExports without saving the state, so that Sync can
-// save once for the match and the list of files it matched.
+// matchLocked is MatchExports without saving the state.
 // shared (may be nil) shares verification and derivation with other engines.
 func (e *Engine) matchLocked(files [][]byte, now int64, shared *Shared) (*MatchReport, error) {
-	pins := e.pinsLocked()
-	if len(pins) == 0 {
-		return nil, ErrNoPinnedKey
+	m, err := e.newMatcherLocked(now, shared)
+	if err != nil {
+		return nil, err
 	}
 	var archives []*export.Archive
 	for i, data := range files {
-		a, err := verifyFile(shared, data, pins)
+		a, err := m.verify(data)
 		if err != nil {
 			return nil, fmt.Errorf("phone: export file %d: %w", i, err)
 		}
 		archives = append(archives, a)
 	}
-	sightings, err := e.loadSightingsLocked(now)
+	for _, a := range archives {
+		m.matchLocked(a)
+	}
+	e.pruneExposuresLocked(now)
+	return m.rep, nil
+}
+
+// matcher is one matching run: the log is read and indexed once, then
+// files are matched one at a time, so that only one is held in memory.
+type matcher struct {
+	e      *Engine
+	pins   []pin
+	h      *heard
+	ix     *sightingIndex
+	shared *Shared
+	rep    *MatchReport
+}
+
+func (e *Engine) newMatcherLocked(now int64, shared *Shared) (*matcher, error) {
+	pins := e.pinsLocked()
+	if len(pins) == 0 {
+		return nil, ErrNoPinnedKey
+	}
+	h, err := e.loadSightingsLocked(now)
 	if err != nil {
 		return nil, err
 	}
-	ix := buildIndex(sightings)
-	rep := &MatchReport{Files: len(archives)}
-	for _, a := range archives {
-		for _, k := range a.File.Keys {
-			rep.Keys++
-			if k.ReportType == export.ReportRevoked {
-				rep.Revoked += e.revokeLocked(k)
-				continue
-			}
-			hits, derived := ix.match(k, shared)
-			if derived {
-				rep.KeysDerived++
-			}
-			if len(hits) > 0 && e.scoreLocked(k, hits, sightings) {
-				rep.Matched++
-			}
+	return &matcher{e: e, pins: pins, h: h, ix: buildIndex(h.sightings), shared: shared, rep: &MatchReport{}}, nil
+}
+
+// verify reads an export file and checks its signature against the pins
+// taken when the run started; it needs no lock.
+func (m *matcher) verify(data []byte) (*export.Archive, error) {
+	return verifyFile(m.shared, data, m.pins)
+}
+
+// matchLocked matches one verified file.
+func (m *matcher) matchLocked(a *export.Archive) {
+	e, rep := m.e, m.rep
+	rep.Files++
+	for _, k := range a.File.Keys {
+		rep.Keys++
+		if k.ReportType == export.ReportRevoked {
+			rep.Revoked += e.revokeLocked(k)
+			continue
 		}
-		for _, k := range a.File.Revised {
-			rep.Keys++
-			if k.ReportType == export.ReportRevoked {
-				rep.Revoked += e.revokeLocked(k)
-			} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
-				for i := range ex {
-					ex[i].ReportType = int32(k.ReportType)
-				}
+		hits, derived := m.ix.match(k, m.shared)
+		if derived {
+			rep.KeysDerived++
+		}
+		if len(hits) > 0 && e.scoreLocked(k, hits, m.h) {
+			rep.Matched++
+		}
+	}
+	for _, k := range a.File.Revised {
+		rep.Keys++
+		if k.ReportType == export.ReportRevoked {
+			rep.Revoked += e.revokeLocked(k)
+		} else if ex, ok := e.state.Exposures[k.Hex()]; ok {
+			for i := range ex {
+				ex[i].ReportType = int32(k.ReportType)
 			}
 		}
 	}
-	e.pruneExposuresLocked(now)
-	return rep, nil
 }
 
 func (e *Engine) revokeLocked(k export.Key) int {
@@ -308,14 +354,18 @@ func (e *Engine) revokeLocked(k export.Key) int {
 
 // scoreLocked turns the sightings of one key into exposure days. It returns
 // false when no sighting carried metadata this phone understands.
-func (e *Engine) scoreLocked(k export.Key, hits []hit, sightings []Sighting) bool {
+func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
 	var scans []risk.Scan
 	for _, h := range hits {
-		s := &sightings[h.sighting]
-		md, err := ids.DecryptMetadata(s.RPI, s.AEM)
-		if err != nil {
-			continue // unknown metadata version: ignored, as EN requires
+		s := &hd.sightings[h.sighting]
+		tx := e.cfg.TxPower // heard without metadata: this phone's own power stands in
+		if s.AEM != noMetadata {
+			md, err := ids.DecryptMetadata(s.RPI, s.AEM)
+			if err != nil {
+				continue // unknown metadata version: ignored, as EN requires
+			}
+			tx = int(md.TxPower)
 		}
 		model := ""
 		if s.Model > 0 && int(s.Model) <= len(e.state.Models) {
@@ -326,10 +376,11 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, sightings []Sighting) boo
 			if !withinTolerance(t, h.interval) {
 				continue // replayed samples never count
 			}
+			_, sec, _ := hd.scans.at(t) // every sample's time is a scan's
 			scans = append(scans, risk.Scan{
 				Time:        time.Unix(t, 0),
-				Attenuation: e.risk.Attenuation(int(md.TxPower), int(x.RSSI), e.cfg.Model, model),
-				Seconds:     e.cfg.ScanEverySeconds,
+				Attenuation: e.risk.Attenuation(tx, int(x.RSSI), e.cfg.Model, model),
+				Seconds:     int(min(sec, 86400)),
 			})
 		}
 	}

@@ -24,7 +24,7 @@ func crowdedLog(days int) []Sighting {
 	start := day0.Unix()
 	for t := start; t < start+int64(days)*secondsPerDay; t += 600 {
 		for d := 0; d < 40; d++ { // each device: one identifier per interval, heard in 5 scans
-			s := Sighting{Time: t, Samples: []Sample{{0, -70}, {120, -70}, {240, -71}, {360, -69}, {480, -70}}}
+			s := Sighting{Time: t, Samples: []Sample{{0, -70, -70}, {120, -70, -70}, {240, -71, -71}, {360, -69, -69}, {480, -70, -70}}}
 			rand.Read(s.RPI[:])
 			out = append(out, s)
 		}

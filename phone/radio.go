@@ -10,7 +10,8 @@ import (
 // the app (or by the simulator). Scan results come back through
 // Engine.HandleScan or Engine.HandleServiceData.
 type Radio interface {
-	// Advertise broadcasts serviceData under service UUID 0x4E56, or stops
+	// Advertise broadcasts serviceData under the engine's service UUID
+	// (Config.Service: 0x4E56 unless set to 0xFD6F), or stops
 	// advertising when serviceData is nil. Whenever the data changes the
 	// platform must also change the random BLE address, or the two could be
 	// linked.

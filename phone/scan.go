@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -46,6 +47,9 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err := e.scanLocked(now); err != nil {
+		return err
+	}
 	key := pendingKey(p.RPI)
 	if i := slices.Index(e.openKeys, key); i >= 0 {
 		o := &e.open[i]
@@ -53,19 +57,21 @@ func (e *Engine) record(p protocol.Payload, rssi int, now int64, model string) e
 		case s.RPI == p.RPI && abs64(now-o.last) <= mergeGap: // the same scan window
 			x := &s.Samples[len(s.Samples)-1]
 			x.RSSI = max(x.RSSI, int8(rssi))
+			o.sum, o.n = o.sum+int32(rssi), o.n+1
+			x.Typical = int8(math.Round(float64(o.sum) / float64(o.n)))
 			return nil
 		case s.RPI == p.RPI && now > o.last && now-s.Time <= maxSightingSpan && len(s.Samples) < maxSamples && now/secondsPerDay == s.Time/secondsPerDay:
-			s.Samples = append(s.Samples, Sample{Offset: uint16(now - s.Time), RSSI: int8(rssi)})
-			o.last = now
+			s.Samples = append(s.Samples, Sample{Offset: uint16(now - s.Time), RSSI: int8(rssi), Typical: int8(rssi)})
+			o.last, o.sum, o.n = now, int32(rssi), 1
 			return nil
 		default: // out of order, too long, across midnight, or another identifier with the same first 8 bytes: a new record
 			e.closeLocked(s)
-			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now}
+			*o = openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now, sum: int32(rssi), n: 1}
 			return nil
 		}
 	}
 	e.openKeys = append(e.openKeys, key)
-	e.open = append(e.open, openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now})
+	e.open = append(e.open, openSighting{Sighting: e.newSightingLocked(p, rssi, now, model), last: now, sum: int32(rssi), n: 1})
 	if now < e.nextSweep { // a sweep now and then, not one per new identifier
 		return nil
 	}
@@ -78,9 +84,18 @@ const typicalSamples = 6
 
 func (e *Engine) newSightingLocked(p protocol.Payload, rssi int, now int64, model string) Sighting {
 	samples := make([]Sample, 1, typicalSamples)
-	samples[0].RSSI = int8(rssi)
-	return Sighting{Time: now, RPI: p.RPI, AEM: p.AEM, Model: e.modelIndexLocked(model), Samples: samples}
+	samples[0].RSSI, samples[0].Typical = int8(rssi), int8(rssi)
+	aem := p.AEM
+	if p.NoMetadata {
+		aem = noMetadata
+	}
+	return Sighting{Time: now, RPI: p.RPI, AEM: aem, Model: e.modelIndexLocked(model), Samples: samples}
 }
+
+// noMetadata stands in the log for the metadata of an identifier heard
+// without it (service data of 16 to 19 bytes). A real one equals it once in
+// 2^32; it would then be scored with this phone's TX power, a small error.
+var noMetadata = [protocol.MetadataLength]byte{0xff, 0xff, 0xff, 0xff}
 
 // pendingKey is the first 8 bytes of an identifier: RPIs are AES outputs, so
 // these are as good as the whole among the few dozen heard at once.
@@ -122,5 +137,41 @@ func (e *Engine) RecordScan(now int64) error {
 	return e.scanLocked(now)
 }
 
-// scanLocked notes a scan instance at now.
-func (e *Engine) scanLocked(now int64) error { return nil }
+// scanLocked notes a scan instance at now, unless now belongs to the scan
+// already noted. Scans wait in memory until the sightings are written; a
+// crash that loses them loses little, since every sample heard is evidence
+// of its scan too (see buildScanInstances).
+func (e *Engine) scanLocked(now int64) error {
+	if e.scanStart != 0 && now >= e.scanStart && now-e.scanStart <= mergeGap {
+		return nil
+	}
+	e.scanStart = now
+	e.pendingScans = append(e.pendingScans, now)
+	if len(e.pendingScans) < flushEvery {
+		return nil
+	}
+	return e.writeScansLocked()
+}
+
+// writeScansLocked writes the scans waiting in memory, one frame per day.
+func (e *Engine) writeScansLocked() error {
+	if len(e.pendingScans) == 0 {
+		return nil
+	}
+	slices.Sort(e.pendingScans)
+	times := slices.Compact(e.pendingScans)
+	for len(times) > 0 {
+		day := times[0] / secondsPerDay
+		n := 1
+		for n < len(times) && times[n]/secondsPerDay == day {
+			n++
+		}
+		if err := e.log.appendFrame(day, frameScans, appendScans(nil, day, times[:n])); err != nil {
+			e.pendingScans = slices.Clone(times) // keep what is not written
+			return err
+		}
+		times = times[n:]
+	}
+	e.pendingScans = e.pendingScans[:0]
+	return nil
+}

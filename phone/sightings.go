@@ -23,7 +23,10 @@ type Sighting struct {
 // Sample is one scan window that heard the identifier.
 type Sample struct {
 	Offset uint16 // seconds after Sighting.Time
-	RSSI   int8   // strongest report of the window, dBm
+	RSSI   int8   // strongest report of the window, dBm (EN's minimum attenuation)
+	// Typical is the mean of the window's reports, dBm (EN's typical
+	// attenuation). Logs written before it existed give RSSI here.
+	Typical int8
 }
 
 // SampleTime returns the Unix time of sample i.
@@ -31,14 +34,33 @@ func (s *Sighting) SampleTime(i int) int64 { return s.Time + int64(s.Samples[i].
 
 const (
 	recordHeader = 4 + protocol.KeyLength + protocol.MetadataLength + 1 + 1 // time, RPI, AEM, model, n: 26 bytes
-	sampleSize   = 3                                                        // offset, RSSI
+	sampleSizeV1 = 3                                                        // offset, RSSI
+	sampleSize   = 4                                                        // offset, RSSI, typical RSSI
 	maxSamples   = 255
-	maxFrameSize = 1 << 24
+	maxFrameSize = 1<<24 - 1
 	logSuffix    = ".log"
 )
 
-// appendTo encodes the sighting: 26 bytes plus 3 per sample, so an
-// identifier heard in five scans takes 41 bytes rather than five records.
+// Frame kinds, in the top byte of a frame's length word. Logs written before
+// kinds existed hold only kind 0, whose lengths never reach the top byte.
+const (
+	frameSightingsV1 = 0 // records with 3-byte samples
+	frameScans       = 1 // scan instances of the day
+	frameSightings   = 2 // records with 4-byte samples
+)
+
+// frameAD is the additional data a frame is sealed with: the file name, so a
+// frame cannot be moved to another day, and its kind, so it cannot be read as
+// another kind.
+func frameAD(name string, kind byte) []byte {
+	if kind == frameSightingsV1 {
+		return []byte(name)
+	}
+	return append([]byte(name), '#', kind)
+}
+
+// appendTo encodes the sighting: 26 bytes plus 4 per sample, so an
+// identifier heard in five scans takes 46 bytes rather than five records.
 func (s *Sighting) appendTo(b []byte) []byte {
 	b = binary.LittleEndian.AppendUint32(b, uint32(s.Time))
 	b = append(b, s.RPI[:]...)
@@ -46,13 +68,14 @@ func (s *Sighting) appendTo(b []byte) []byte {
 	b = append(b, s.Model, byte(len(s.Samples)))
 	for _, x := range s.Samples {
 		b = binary.LittleEndian.AppendUint16(b, x.Offset)
-		b = append(b, byte(x.RSSI))
+		b = append(b, byte(x.RSSI), byte(x.Typical))
 	}
 	return b
 }
 
-// decodeSightings reads the records of one frame.
-func decodeSightings(b []byte, out []Sighting) ([]Sighting, error) {
+// decodeSightings reads the records of one frame whose samples take size
+// bytes (sampleSize, or sampleSizeV1 in old logs).
+func decodeSightings(b []byte, out []Sighting, size int) ([]Sighting, error) {
 	for len(b) > 0 {
 		if len(b) < recordHeader {
 			return out, errors.New("truncated sighting record")
@@ -64,23 +87,58 @@ func decodeSightings(b []byte, out []Sighting) ([]Sighting, error) {
 		s.Model = b[24]
 		n := int(b[25])
 		b = b[recordHeader:]
-		if len(b) < n*sampleSize {
+		if n == 0 {
+			return out, errors.New("sighting record without samples")
+		}
+		if len(b) < n*size {
 			return out, errors.New("truncated sighting samples")
 		}
 		s.Samples = make([]Sample, n)
 		for i := range s.Samples {
-			s.Samples[i] = Sample{Offset: binary.LittleEndian.Uint16(b), RSSI: int8(b[2])}
-			b = b[sampleSize:]
+			x := Sample{Offset: binary.LittleEndian.Uint16(b), RSSI: int8(b[2])}
+			x.Typical = x.RSSI
+			if size == sampleSize {
+				x.Typical = int8(b[3])
+			}
+			s.Samples[i] = x
+			b = b[size:]
 		}
 		out = append(out, s)
 	}
 	return out, nil
 }
 
+// appendScans encodes scan instance times (Unix seconds) of one day as
+// varint deltas from the day's start: about two bytes a scan.
+func appendScans(b []byte, day int64, times []int64) []byte {
+	prev := day * secondsPerDay
+	for _, t := range times {
+		b = binary.AppendUvarint(b, uint64(t-prev))
+		prev = t
+	}
+	return b
+}
+
+// decodeScans reads a scan frame of the given day.
+func decodeScans(b []byte, day int64, out []int64) ([]int64, error) {
+	t, end := day*secondsPerDay, (day+1)*secondsPerDay
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d >= secondsPerDay || t+int64(d) >= end {
+			return out, errors.New("bad scan instance")
+		}
+		t += int64(d)
+		out = append(out, t)
+		b = b[n:]
+	}
+	return out, nil
+}
+
 // sightingLog keeps sightings in one append-only log per UTC day. A log is
-// a sequence of frames: 4-byte length, then a sealed block of records. Each
-// frame is durable when written, so a crash loses at most the records not
-// yet flushed; a torn last frame is cut off when the log is next appended to.
+// a sequence of frames: a 4-byte word (kind in the top byte, length below),
+// then a sealed block of records. Each frame is durable when written, so a
+// crash loses at most the records not yet flushed; a torn last frame is cut
+// off when the log is next appended to.
 type sightingLog struct {
 	store Storage
 	seal  *sealer
@@ -94,6 +152,11 @@ func dayFileName(day int64) string { return strconv.FormatInt(day, 10) + logSuff
 // append writes encoded records (see appendTo), which must all be of one
 // day, as one frame.
 func (l *sightingLog) append(day int64, plain []byte) error {
+	return l.appendFrame(day, frameSightings, plain)
+}
+
+// appendFrame writes one frame of the given kind to the day's log.
+func (l *sightingLog) appendFrame(day int64, kind byte, plain []byte) error {
 	if len(plain) == 0 {
 		return nil
 	}
@@ -104,12 +167,15 @@ func (l *sightingLog) append(day int64, plain []byte) error {
 		if err != nil {
 			return fmt.Errorf("sighting log: read %s: %w", name, err)
 		}
-		if _, good, err = l.frames(data, name, false); err != nil {
+		if _, good, err = l.frames(data, day, false); err != nil {
 			return err
 		}
 	}
-	sealed := l.seal.seal(plain, []byte(name))
-	frame := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(sealed)), uint32(len(sealed)))
+	sealed := l.seal.seal(plain, frameAD(name, kind))
+	if len(sealed) > maxFrameSize {
+		return fmt.Errorf("sighting log: %s: frame of %d bytes is too large", name, len(sealed))
+	}
+	frame := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(sealed)), uint32(kind)<<24|uint32(len(sealed)))
 	frame = append(frame, sealed...)
 	if err := l.store.WriteLog(day, good, frame); err != nil {
 		delete(l.good, day)
@@ -119,42 +185,87 @@ func (l *sightingLog) append(day int64, plain []byte) error {
 	return nil
 }
 
-// frames reads a day's log, returning its records (when decode is set) and
-// the length of its intact prefix. Only a damaged tail is tolerated, as left
-// by a crash mid-write; a frame that fails authentication elsewhere is an error.
-func (l *sightingLog) frames(data []byte, name string, decode bool) ([]Sighting, int64, error) {
-	var out []Sighting
-	off := 0
-	for off+4 <= len(data) {
-		n := int(binary.LittleEndian.Uint32(data[off:]))
-		if n > maxFrameSize || off+4+n > len(data) {
-			break // torn tail
-		}
-		plain, err := l.seal.open(data[off+4:off+4+n], []byte(name))
-		if err != nil {
-			if off+4+n == len(data) {
-				break // torn tail whose length survived
-			}
-			return nil, 0, fmt.Errorf("sighting log: %s frame at %d: %w", name, off, err)
-		}
-		if decode {
-			if out, err = decodeSightings(plain, out); err != nil {
-				return nil, 0, fmt.Errorf("sighting log: %s frame at %d: %w", name, off, err)
-			}
-		}
-		off += 4 + n
-	}
-	return out, int64(off), nil
+// dayLog is what one day's log holds.
+type dayLog struct {
+	sightings []Sighting
+	scans     []int64 // scan instance times, as written (unsorted, may repeat)
+	damaged   int64   // bytes skipped because they did not authenticate
 }
 
-// read returns the sightings of one day (none if it has no log).
-func (l *sightingLog) read(day int64) ([]Sighting, error) {
+// frames reads a day's log, returning its content (when decode is set) and
+// the length of its intact prefix, after which the next frame is appended.
+// A frame that fails authentication (a flipped bit on disk) is skipped and
+// counted in dayLog.damaged, and reading goes on with the next frame that does
+// authenticate; what follows the last good frame is a torn tail, as a crash
+// mid-write leaves, and is cut off by the next append.
+func (l *sightingLog) frames(data []byte, day int64, decode bool) (dayLog, int64, error) {
+	name := dayFileName(day)
+	var out dayLog
+	off, good := 0, 0
+	for off+4 <= len(data) {
+		word := binary.LittleEndian.Uint32(data[off:])
+		kind, n := byte(word>>24), int(word&maxFrameSize)
+		var plain []byte
+		var err error
+		if kind > frameSightings || off+4+n > len(data) {
+			err = errors.New("bad frame header")
+		} else {
+			plain, err = l.seal.open(data[off+4:off+4+n], frameAD(name, kind))
+		}
+		if err == nil && decode {
+			switch kind {
+			case frameScans:
+				out.scans, err = decodeScans(plain, day, out.scans)
+			case frameSightingsV1:
+				out.sightings, err = decodeSightings(plain, out.sightings, sampleSizeV1)
+			default:
+				out.sightings, err = decodeSightings(plain, out.sightings, sampleSize)
+			}
+			if err != nil {
+				// Authenticated yet undecodable: written by a broken
+				// engine, not by a crash. Nothing here can be trusted.
+				return dayLog{}, 0, fmt.Errorf("sighting log: %s frame at %d: %w", name, off, err)
+			}
+		}
+		if err != nil {
+			next := l.resync(data, off+1, name)
+			if next < 0 {
+				break // torn tail
+			}
+			out.damaged += int64(next - off)
+			off = next
+			continue
+		}
+		off += 4 + n
+		good = off
+	}
+	return out, int64(good), nil
+}
+
+// resync finds the next offset at or after from where a whole frame
+// authenticates, or -1. It runs only on damaged logs.
+func (l *sightingLog) resync(data []byte, from int, name string) int {
+	for off := from; off+4+16 <= len(data); off++ {
+		word := binary.LittleEndian.Uint32(data[off:])
+		kind, n := byte(word>>24), int(word&maxFrameSize)
+		if kind > frameSightings || n < 16 || off+4+n > len(data) {
+			continue
+		}
+		if _, err := l.seal.open(data[off+4:off+4+n], frameAD(name, kind)); err == nil {
+			return off
+		}
+	}
+	return -1
+}
+
+// read returns what one day's log holds (nothing if it has no log).
+func (l *sightingLog) read(day int64) (dayLog, error) {
 	data, err := l.store.ReadLog(day)
 	if err != nil {
-		return nil, fmt.Errorf("sighting log: read %s: %w", dayFileName(day), err)
+		return dayLog{}, fmt.Errorf("sighting log: read %s: %w", dayFileName(day), err)
 	}
-	recs, _, err := l.frames(data, dayFileName(day), true)
-	return recs, err
+	d, _, err := l.frames(data, day, true)
+	return d, err
 }
 
 // days lists the days that have a log, oldest first.

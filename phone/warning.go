@@ -83,13 +83,14 @@ type DaySummary struct {
 func (e *Engine) History(now int64) ([]DaySummary, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sightings, err := e.loadSightingsLocked(now)
+	h, err := e.loadSightingsLocked(now)
 	if err != nil {
 		return nil, err
 	}
+	sightings := h.sightings
 	type dayAcc struct {
-		perInterval map[int64]map[[16]byte]bool
-		minutes     float64
+		perScan map[int]map[[16]byte]bool
+		minutes float64
 	}
 	days := map[int64]*dayAcc{}
 	var order []int64
@@ -98,20 +99,20 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 		d := s.Time / secondsPerDay
 		acc := days[d]
 		if acc == nil {
-			acc = &dayAcc{perInterval: map[int64]map[[16]byte]bool{}}
+			acc = &dayAcc{perScan: map[int]map[[16]byte]bool{}}
 			days[d] = acc
 			order = append(order, d)
 		}
 		for j, x := range s.Samples {
 			att := e.risk.Attenuation(e.cfg.TxPower, int(x.RSSI), e.cfg.Model, "")
 			b := e.risk.Bucket(att)
-			acc.minutes += float64(min(e.cfg.ScanEverySeconds, e.risk.MaxScanSeconds)) / 60 * e.risk.BucketWeights[b]
+			scan, sec, _ := h.scans.at(s.SampleTime(j))
+			acc.minutes += float64(min(sec, int64(e.risk.MaxScanSeconds))) / 60 * e.risk.BucketWeights[b]
 			if b <= risk.Near {
-				iv := s.SampleTime(j) / int64(e.cfg.ScanEverySeconds)
-				if acc.perInterval[iv] == nil {
-					acc.perInterval[iv] = map[[16]byte]bool{}
+				if acc.perScan[scan] == nil {
+					acc.perScan[scan] = map[[16]byte]bool{}
 				}
-				acc.perInterval[iv][s.RPI] = true
+				acc.perScan[scan][s.RPI] = true
 			}
 		}
 	}
@@ -120,7 +121,7 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 	for _, d := range order {
 		acc := days[d]
 		peak := 0
-		for _, set := range acc.perInterval {
+		for _, set := range acc.perScan {
 			peak = max(peak, len(set))
 		}
 		out = append(out, DaySummary{Day: risk.Day(d).String(), CloseDevices: peak, CloseMinutes: acc.minutes})
@@ -130,10 +131,14 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 
 // Status is a snapshot for the app's main screen and for diagnostics.
 type Status struct {
-	Keys             int
-	Identifiers      int // distinct identifiers heard (records in the log)
-	Sightings        int // scans that heard an identifier
-	StoredBytes      int64
+	Keys        int
+	Identifiers int // distinct identifiers heard (records in the log)
+	Sightings   int // scans that heard an identifier
+	Scans       int // scan instances the phone made, heard or empty
+	StoredBytes int64
+	// DamagedBytes counts log bytes that failed authentication (a damaged
+	// disk, tampering) and were skipped: the phone keeps working without them.
+	DamagedBytes     int64
 	ExposedKeys      int
 	Warning          *Warning
 	ProcessedExports int
@@ -144,7 +149,7 @@ func (e *Engine) Status(now int64) (*Status, error) {
 	w := e.Warning(now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sightings, err := e.loadSightingsLocked(now)
+	h, err := e.loadSightingsLocked(now)
 	if err != nil {
 		return nil, err
 	}
@@ -153,10 +158,11 @@ func (e *Engine) Status(now int64) (*Status, error) {
 		return nil, err
 	}
 	samples := 0
-	for i := range sightings {
-		samples += len(sightings[i].Samples)
+	for i := range h.sightings {
+		samples += len(h.sightings[i].Samples)
 	}
-	return &Status{Keys: len(e.state.Keys), Identifiers: len(sightings), Sightings: samples, StoredBytes: size,
+	return &Status{Keys: len(e.state.Keys), Identifiers: len(h.sightings), Sightings: samples, Scans: h.scans.len(),
+		StoredBytes: size, DamagedBytes: h.damaged,
 		ExposedKeys: len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
 }
 

@@ -39,7 +39,14 @@ type Payload struct {
 	Service uint16 // ServiceBluezone or ServiceExposureNotification
 	RPI     RPI
 	AEM     [MetadataLength]byte
+	// NoMetadata is set when the service data carried only the identifier
+	// (16 to 19 bytes): scanners accept that, as Google's and microG's do,
+	// and the TX power is then unknown.
+	NoMetadata bool
 }
+
+// minServiceData is the least service data accepted: the identifier alone.
+const minServiceData = KeyLength
 
 // Advertisement lays the payload out as a legacy BLE advertisement (31 bytes):
 // flags, the complete list of 16-bit service UUIDs, and service data.
@@ -52,11 +59,9 @@ func (p Payload) Advertisement() []byte {
 	b = append(b, 2, adTypeFlags, flagsGeneralNoBREDR)
 	b = append(b, 3, adTypeCompleteUUID16)
 	b = binary.LittleEndian.AppendUint16(b, svc)
-	b = append(b, 1+serviceDataLength, adTypeServiceData16)
+	b = append(b, byte(1+2+len(p.ServiceData())), adTypeServiceData16)
 	b = binary.LittleEndian.AppendUint16(b, svc)
-	b = append(b, p.RPI[:]...)
-	b = append(b, p.AEM[:]...)
-	return b
+	return append(b, p.ServiceData()...)
 }
 
 // ServiceData returns the service-data value (UUID excluded), which is what
@@ -64,21 +69,31 @@ func (p Payload) Advertisement() []byte {
 func (p Payload) ServiceData() []byte {
 	b := make([]byte, 0, KeyLength+MetadataLength)
 	b = append(b, p.RPI[:]...)
+	if p.NoMetadata {
+		return b
+	}
 	return append(b, p.AEM[:]...)
 }
 
 // ParseServiceData reads the service-data value found under a 16-bit service
-// UUID, as iOS and Android scan APIs report it.
+// UUID, as iOS and Android scan APIs report it: the identifier, then the
+// metadata. Like Google's and microG's scanners it accepts 16 bytes or more:
+// bytes past the metadata are ignored (room for later versions), and with
+// fewer than 20 the metadata is missing (Payload.NoMetadata).
 func ParseServiceData(service uint16, data []byte) (Payload, error) {
 	if service != ServiceBluezone && service != ServiceExposureNotification {
 		return Payload{}, fmt.Errorf("service 0x%04X: %w", service, ErrNoExposureService)
 	}
-	if len(data) != KeyLength+MetadataLength {
-		return Payload{}, fmt.Errorf("service 0x%04X data is %d bytes, want %d: %w",
-			service, len(data), KeyLength+MetadataLength, ErrMalformedAdvertisement)
+	if len(data) < minServiceData {
+		return Payload{}, fmt.Errorf("service 0x%04X data is %d bytes, want at least %d: %w",
+			service, len(data), minServiceData, ErrMalformedAdvertisement)
 	}
 	p := Payload{Service: service}
 	copy(p.RPI[:], data[:KeyLength])
+	if len(data) < KeyLength+MetadataLength {
+		p.NoMetadata = true
+		return p, nil
+	}
 	copy(p.AEM[:], data[KeyLength:])
 	return p, nil
 }

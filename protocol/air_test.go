@@ -93,3 +93,38 @@ func FuzzParseAdvertisement(f *testing.F) {
 		}
 	})
 }
+
+// TestServiceDataLengths: 16 bytes or more are accepted, as EN scanners do.
+func TestServiceDataLengths(t *testing.T) {
+	p := samplePayload(t, protocol.ServiceExposureNotification)
+	full := p.ServiceData()
+	tests := []struct {
+		name       string
+		data       []byte
+		ok         bool
+		noMetadata bool
+	}{
+		{"15 bytes", full[:15], false, false},
+		{"16 bytes: identifier only", full[:16], true, true},
+		{"19 bytes", full[:19], true, true},
+		{"20 bytes", full, true, false},
+		{"24 bytes: later versions append", append(append([]byte{}, full...), 1, 2, 3, 4), true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := protocol.ParseServiceData(p.Service, tt.data)
+			if (err == nil) != tt.ok {
+				t.Fatalf("err = %v, want ok = %v", err, tt.ok)
+			}
+			if err != nil {
+				if !errors.Is(err, protocol.ErrMalformedAdvertisement) {
+					t.Errorf("err = %v, want ErrMalformedAdvertisement", err)
+				}
+				return
+			}
+			if got.RPI != p.RPI || got.NoMetadata != tt.noMetadata || !tt.noMetadata && got.AEM != p.AEM {
+				t.Errorf("payload %+v", got)
+			}
+		})
+	}
+}

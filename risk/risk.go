@@ -1,17 +1,20 @@
 // Package risk turns what a phone heard into an exposure score, Exposure
-// Notification v2 style: sightings of one key are grouped into exposure windows,
-// each scan gets a typical attenuation (TX power − calibrated RSSI), attenuations
-// fall into buckets with weights, and the weighted minutes of a day are compared
-// with a threshold.
+// Notification v2 style: sightings of one key are grouped into exposure windows
+// (ExposureWindows), each scan gets an attenuation (TX power − calibrated RSSI),
+// attenuations fall into buckets with weights, a window's weighted minutes are
+// weighted again by the key's report type and infectiousness (ScoreWindow),
+// and the windows of a day add up to a score with low and high thresholds
+// (Summarize). docs/risk.md explains it for health officials, field by field.
+//
+// Windows and DailyMinutes are the earlier scoring (bucket weights and the
+// daily threshold only); the phone engine moves to Summarize.
 //
 // The Config comes from the health authority, signed (see ParseSignedConfig),
 // so that it can be tuned without shipping a new app.
 package risk
 
 import (
-	"errors"
-	"fmt"
-	"math"
+	"encoding/json"
 	"slices"
 	"sort"
 	"time"
@@ -26,17 +29,70 @@ const (
 	numBuckets
 )
 
-// Config is the authority's risk configuration.
+// MaxDaysSinceOnset bounds DaysSinceOnsetInfectiousness: it maps −14..+14.
+const MaxDaysSinceOnset = 14
+
+// Config is the authority's risk configuration. Its JSON form is what the
+// portal stores and signs; fields absent from a JSON document keep
+// DefaultConfig's values (see UnmarshalJSON). docs/risk.md explains every
+// field to a health official.
 type Config struct {
 	// AttenuationThresholds are the upper bounds (dB, inclusive) of the
 	// Immediate, Near and Medium buckets; anything above is Other.
 	AttenuationThresholds [3]int `json:"attenuation_thresholds_db"`
 	// BucketWeights weigh a minute spent in each bucket (Immediate, Near, Medium, Other).
 	BucketWeights [numBuckets]float64 `json:"bucket_weights"`
-	// MinutesThreshold is how many weighted minutes in one day make a close contact.
+	// AttenuationKind says which attenuation of a scan instance picks its
+	// bucket and counts for the filter: AttenuationTypical or AttenuationMin.
+	AttenuationKind string `json:"attenuation_kind"`
+	// MinutesThreshold is how many weighted minutes (the day's score) in one
+	// day make a close contact: the day's high level.
 	MinutesThreshold float64 `json:"minutes_threshold"`
-	// RecursiveWeight weighs minutes with RECURSIVE keys (for F2 warnings).
-	RecursiveWeight float64 `json:"recursive_weight"`
+	// DayLowScore is the day score from which a day is at low risk; 0 turns
+	// the low level off (then days below MinutesThreshold count nothing).
+	DayLowScore float64 `json:"day_low_score"`
+	// DayScoreDecimals rounds each day's score before its levels are
+	// decided, as CWA does with one decimal.
+	DayScoreDecimals int `json:"day_score_decimals"`
+
+	// ConfirmedTestWeight, ClinicalDiagnosisWeight, SelfReportWeight and
+	// RecursiveWeight weigh windows by the report type of the key (EN v2's
+	// reportTypeWeights). RecursiveWeight is for F2 warnings.
+	ConfirmedTestWeight     float64 `json:"confirmed_test_weight"`
+	ClinicalDiagnosisWeight float64 `json:"confirmed_clinical_diagnosis_weight"`
+	SelfReportWeight        float64 `json:"self_report_weight"`
+	RecursiveWeight         float64 `json:"recursive_weight"`
+	// ReportTypeWhenMissing is the report type of keys without one (older EN
+	// servers): 1..4.
+	ReportTypeWhenMissing ReportType `json:"report_type_when_missing"`
+	// StandardInfectiousnessWeight and HighInfectiousnessWeight weigh windows
+	// by the key's infectiousness (EN v2's infectiousnessWeights).
+	StandardInfectiousnessWeight float64 `json:"standard_infectiousness_weight"`
+	HighInfectiousnessWeight     float64 `json:"high_infectiousness_weight"`
+	// CombinedWeights optionally replace the product of the two weights
+	// above for given (report type, infectiousness) pairs.
+	CombinedWeights []CombinedWeight `json:"combined_weights,omitempty"`
+	// TransmissionRiskWeights weigh windows of keys that carry a
+	// transmission risk level 1..8 (index 0 is level 1).
+	TransmissionRiskWeights [8]float64 `json:"transmission_risk_weights"`
+	// DaysSinceOnsetInfectiousness maps days since symptom onset −14..+14
+	// (29 entries, index 0 is −14) to an infectiousness 0..2.
+	DaysSinceOnsetInfectiousness []Infectiousness `json:"days_since_onset_infectiousness"`
+	// InfectiousnessWhenMissing is the infectiousness of keys without days
+	// since onset, or with one outside the map.
+	InfectiousnessWhenMissing Infectiousness `json:"infectiousness_when_missing"`
+
+	// FilterAttenuation and FilterMinutes drop windows with fewer than
+	// FilterMinutes (unweighted) minutes at or below FilterAttenuation dB;
+	// FilterMinutes 0 turns the filter off.
+	FilterAttenuation int     `json:"filter_attenuation_db"`
+	FilterMinutes     float64 `json:"filter_minutes"`
+	// WindowMinScore drops windows scoring less (EN v2's minimumWindowScore);
+	// kept windows are at least at low risk.
+	WindowMinScore float64 `json:"window_min_score"`
+	// WindowHighScore is the window score from which a window is at high risk.
+	WindowHighScore float64 `json:"window_high_score"`
+
 	// MaxScanSeconds caps how long one scan stands for (EN uses 5 minutes):
 	// a phone that stopped scanning must not count the gap as contact.
 	MaxScanSeconds int `json:"max_scan_seconds"`
@@ -56,50 +112,49 @@ type Calibration struct {
 
 // DefaultConfig is tuned for "about 2 m for at least 15 minutes": with EN's
 // calibrated TX power, about 55 dB of attenuation is ≲1 m, 63 dB ≈ 2 m and
-// 70 dB ≈ 3–4 m in a typical indoor setting.
+// 70 dB ≈ 3–4 m in a typical indoor setting. The v2 fields reproduce the
+// engine's scoring before them: every confirmed or recursive key counts
+// alike, self reports (which Bluezone does not issue) count nothing, there is
+// no infectiousness, no filter and no low level, and a window of 15 weighted
+// minutes is a high-risk encounter.
 func DefaultConfig() Config {
+	inf := make([]Infectiousness, 2*MaxDaysSinceOnset+1)
+	for i := range inf {
+		inf[i] = InfectiousnessStandard
+	}
 	return Config{
-		AttenuationThresholds: [3]int{55, 63, 70},
-		BucketWeights:         [numBuckets]float64{1.0, 1.0, 0.5, 0},
-		MinutesThreshold:      15,
-		RecursiveWeight:       1.0,
-		MaxScanSeconds:        300,
-		WindowMinutes:         30,
+		AttenuationThresholds:        [3]int{55, 63, 70},
+		BucketWeights:                [numBuckets]float64{1.0, 1.0, 0.5, 0},
+		AttenuationKind:              AttenuationTypical,
+		MinutesThreshold:             15,
+		DayScoreDecimals:             6,
+		ConfirmedTestWeight:          1,
+		ClinicalDiagnosisWeight:      1,
+		SelfReportWeight:             0,
+		RecursiveWeight:              1.0,
+		ReportTypeWhenMissing:        ReportConfirmedTest,
+		StandardInfectiousnessWeight: 1,
+		HighInfectiousnessWeight:     1,
+		TransmissionRiskWeights:      [8]float64{1, 1, 1, 1, 1, 1, 1, 1},
+		DaysSinceOnsetInfectiousness: inf,
+		InfectiousnessWhenMissing:    InfectiousnessStandard,
+		FilterAttenuation:            255,
+		WindowHighScore:              15,
+		MaxScanSeconds:               300,
+		WindowMinutes:                30,
 	}
 }
 
-// Validate reports every problem of the configuration at once.
-func (c Config) Validate() error {
-	var errs []error
-	t := c.AttenuationThresholds
-	if t[0] > t[1] || t[1] > t[2] {
-		errs = append(errs, fmt.Errorf("attenuation thresholds %v must not decrease", t))
+// UnmarshalJSON decodes a configuration; fields absent from data keep
+// DefaultConfig's values, so that a configuration signed before a field
+// existed keeps today's behaviour.
+func (c *Config) UnmarshalJSON(data []byte) error {
+	type plain Config // without methods: no recursion
+	p := plain(DefaultConfig())
+	if err := json.Unmarshal(data, &p); err != nil {
+		return err
 	}
-	for i, w := range c.BucketWeights {
-		if w < 0 || w > 10 || math.IsNaN(w) {
-			errs = append(errs, fmt.Errorf("bucket weight %d is %v, want 0..10", i, w))
-		}
-	}
-	if !(c.MinutesThreshold > 0) {
-		errs = append(errs, fmt.Errorf("minutes threshold %v, want > 0", c.MinutesThreshold))
-	}
-	if c.RecursiveWeight < 0 || c.RecursiveWeight > 10 || math.IsNaN(c.RecursiveWeight) {
-		errs = append(errs, fmt.Errorf("recursive weight %v, want 0..10", c.RecursiveWeight))
-	}
-	if c.MaxScanSeconds < 1 || c.MaxScanSeconds > 3600 {
-		errs = append(errs, fmt.Errorf("max scan seconds %d, want 1..3600", c.MaxScanSeconds))
-	}
-	if c.WindowMinutes < 1 || c.WindowMinutes > 24*60 {
-		errs = append(errs, fmt.Errorf("window minutes %d, want 1..1440", c.WindowMinutes))
-	}
-	for m, cal := range c.Calibration {
-		if abs(cal.RSSICorrection) > 40 || abs(cal.TxCorrection) > 40 {
-			errs = append(errs, fmt.Errorf("calibration of %q: corrections beyond ±40 dB", m))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("risk configuration: %w", err)
-	}
+	*c = Config(p)
 	return nil
 }
 
@@ -136,10 +191,14 @@ func (c Config) calibration(model string) Calibration {
 
 // Scan is one moment a key's identifier was heard.
 type Scan struct {
-	Time        time.Time
+	Time time.Time
+	// Attenuation is the scan's typical attenuation in dB.
 	Attenuation int
+	// MinAttenuation is the lowest attenuation heard during the scan; 0
+	// means not measured, and then it is Attenuation (see ExposureWindows).
+	MinAttenuation int
 	// Seconds is how long the scan stands for: the time since the phone's
-	// previous scan, capped at Config.MaxScanSeconds by Windows.
+	// previous scan, capped at Config.MaxScanSeconds by Windows and ExposureWindows.
 	Seconds int
 }
 

@@ -34,7 +34,8 @@ func chromium(t *testing.T) string {
 }
 
 // TestPortalInABrowser walks a new health authority through the portal in
-// headless Chromium: first administrator, sign-in, a code, the statistics.
+// headless Chromium: first administrator, sign-in, a code, risk settings,
+// the statistics.
 func TestPortalInABrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
@@ -99,6 +100,27 @@ func TestPortalInABrowser(t *testing.T) {
 	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)
+	}
+	step("save risk settings",
+		chromedp.Navigate(e.http.URL+"/portal/settings"),
+		chromedp.WaitVisible(`#minutes_threshold`),
+		chromedp.SetValue(`#minutes_threshold`, "12"),
+		chromedp.SetValue(`#day_low_score`, "4"),
+		chromedp.Click(`#save-settings`),
+		// A CSS selector: a plain string is a text search too, and ".notice"
+		// also matches the style sheet's text, which is never visible.
+		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if c, err := e.srv.RiskConfig(context.Background()); err != nil || c.MinutesThreshold != 12 || c.DayLowScore != 4 {
+		t.Fatalf("risk settings saved in the browser: %+v, %v", c, err)
+	}
+	// Each value is within its bounds, so the browser sends the form; the
+	// server refuses the pair and says why.
+	step("refuse a low threshold above the warning threshold",
+		chromedp.SetValue(`#day_low_score`, "20"),
+		chromedp.Click(`#save-settings`),
+		chromedp.WaitVisible(chromedp.CSS(`#problems`)))
+	if p := text(`#problems`); !strings.Contains(p, "must be less than the 12 minutes for a warning") {
+		t.Fatalf("problems shown: %q", p)
 	}
 	step("open the statistics", chromedp.Navigate(e.http.URL+"/portal/stats"), chromedp.WaitVisible(`#public-key`))
 	key := text(`#public-key`)

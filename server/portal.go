@@ -22,6 +22,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk"
 	"github.com/bluezone-vn/bluezone/store"
 )
 
@@ -121,7 +122,11 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 			s.fail(w, r, err)
 			return
 		}
-		s.render(w, r, http.StatusOK, "settings.html", s.page(pr, "Risk settings", c))
+		var problems []string
+		if err := c.Validate(); err != nil { // stored under older, looser bounds
+			problems = risk.Problems(err)
+		}
+		s.settingsPage(w, r, pr, http.StatusOK, c, problems, "")
 	}))
 	mux.Handle("POST /portal/settings", s.authed(RoleAdmin, s.settingsForm))
 	mux.Handle("GET /portal/audit", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
@@ -455,52 +460,4 @@ func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr 
 	}
 	s.audit(r.Context(), pr.me.Email, "disable_official", o.Email)
 	s.officialsPage(w, r, pr, http.StatusOK, "", "Account "+o.Email+" disabled.")
-}
-
-// settingsForm changes the risk configuration phones apply.
-func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
-	c, err := s.RiskConfig(r.Context())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	var errs []error
-	intField := func(name string, dst *int) {
-		v, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue(name)))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: want a whole number", name))
-			return
-		}
-		*dst = v
-	}
-	floatField := func(name string, dst *float64) {
-		v, err := strconv.ParseFloat(strings.TrimSpace(r.PostFormValue(name)), 64)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: want a number", name))
-			return
-		}
-		*dst = v
-	}
-	for i := range c.AttenuationThresholds {
-		intField(fmt.Sprintf("threshold%d", i), &c.AttenuationThresholds[i])
-	}
-	for i := range c.BucketWeights {
-		floatField(fmt.Sprintf("weight%d", i), &c.BucketWeights[i])
-	}
-	floatField("minutes_threshold", &c.MinutesThreshold)
-	floatField("recursive_weight", &c.RecursiveWeight)
-	if err := errors.Join(errs...); err == nil {
-		err = s.SetRiskConfig(r.Context(), c)
-		errs = append(errs, err)
-	}
-	p := s.page(pr, "Risk settings", c)
-	if err := errors.Join(errs...); err != nil {
-		p.Error = err.Error()
-		s.render(w, r, http.StatusBadRequest, "settings.html", p)
-		return
-	}
-	s.audit(r.Context(), pr.me.Email, "risk_settings", fmt.Sprintf("thresholds %v dB, weights %v, %.1f minutes, recursive weight %.2f",
-		c.AttenuationThresholds, c.BucketWeights, c.MinutesThreshold, c.RecursiveWeight))
-	p.Notice = "Saved, signed and published: phones apply it at their next sync."
-	s.render(w, r, http.StatusOK, "settings.html", p)
 }

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -94,25 +95,64 @@ func TestPortal(t *testing.T) {
 					t.Fatalf("create %s: %d", acct.email, st)
 				}
 			}
-			// Risk settings: invalid ones are refused with every reason, valid ones are signed and published.
-			admin.do("GET", "/portal/settings", nil)
-			settings := url.Values{"threshold0": {"55"}, "threshold1": {"63"}, "threshold2": {"70"}, "weight0": {"1"}, "weight1": {"1"}, "weight2": {"0.5"}, "weight3": {"0"}, "minutes_threshold": {"10"}, "recursive_weight": {"0.5"}}
-			bad := url.Values{}
-			for k, v := range settings {
-				bad[k] = v
+			// Risk settings: invalid ones are refused with every reason in words,
+			// valid ones are signed and published.
+			if st, body := admin.do("GET", "/portal/settings", nil); st != 200 || !strings.Contains(body, `name="minutes_threshold" id="minutes_threshold" value="15" min="1" max="1440"`) {
+				t.Fatalf("settings page: %d", st)
 			}
-			bad.Set("threshold0", "80")
-			bad.Set("minutes_threshold", "x")
-			if st, body := admin.do("POST", "/portal/settings", bad); st != 400 || !strings.Contains(body, "minutes_threshold: want a number") {
-				t.Fatalf("bad settings: %d", st)
+			settings := url.Values{"attenuation_thresholds_db.0": {"55"}, "attenuation_thresholds_db.1": {"63"}, "attenuation_thresholds_db.2": {"70"},
+				"bucket_weights.0": {"1"}, "bucket_weights.1": {"1"}, "bucket_weights.2": {"0.5"}, "bucket_weights.3": {"0"},
+				"minutes_threshold": {"10"}, "day_low_score": {"5"}, "recursive_weight": {"0.5"}, "attenuation_kind": {"min"},
+				"days_since_onset_infectiousness": {"0,0,0,0,0,0,0,0,0,0,0,1,1,2,2,2,2,1,1,1,1,1,1,1,1,1,1,1,1"},
+				"combined_weights.1.1":            {"1.4"}, "combined_weights.1.2": {"1.6"}, "combined_weights.2.1": {""}, "combined_weights.2.2": {""},
+				"combined_weights.3.1": {""}, "combined_weights.3.2": {""}, "combined_weights.4.1": {"0"}, "combined_weights.4.2": {""}}
+			for _, tt := range []struct {
+				name   string
+				change url.Values
+				want   []string
+			}{
+				{"not a number", url.Values{"minutes_threshold": {"x"}}, []string{"Weighted minutes in a day for a warning (high risk): enter a number between 1 and 1440."}},
+				{"tiny minutes", url.Values{"minutes_threshold": {"1e-300"}}, []string{"Weighted minutes in a day for a warning (high risk): enter a number between 1 and 1440, not 1e-300."}},
+				{"half a decibel", url.Values{"attenuation_thresholds_db.0": {"55.5"}}, []string{"Immediate bucket: attenuation up to (dB): enter a whole number between 0 and 255, not 55.5."}},
+				{"every reason at once", url.Values{"bucket_weights.2": {"11"}, "days_since_onset_infectiousness": {"1,2,3"}, "combined_weights.2.2": {"many"}}, []string{
+					"Medium bucket: weight of a minute: enter a number between 0 and 10, not 11.",
+					"Infectiousness by days since symptom onset: enter 29 values",
+					"Combined weight of clinical diagnosis keys with high infectiousness: enter a number between 0 and 10, or leave it empty.",
+				}},
+				{"decreasing buckets", url.Values{"attenuation_thresholds_db.0": {"80"}}, []string{"Attenuation buckets: the limits 80, 63 and 70 dB must not decrease"}},
+				{"low not below high", url.Values{"day_low_score": {"10"}}, []string{"Weighted minutes in a day for low risk: 10 must be less than the 10 minutes for a warning"}},
+				{"attenuation kind", url.Values{"attenuation_kind": {"max"}}, []string{"Attenuation used for buckets: choose"}},
+			} {
+				bad := url.Values{}
+				for k, v := range settings {
+					bad[k] = v
+				}
+				for k, v := range tt.change {
+					bad[k] = v
+				}
+				st, body := admin.do("POST", "/portal/settings", bad)
+				if st != 400 || !strings.Contains(body, "Not saved") {
+					t.Errorf("%s: %d, want 400 and Not saved", tt.name, st)
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(html.UnescapeString(body), w) {
+						t.Errorf("%s: the page lacks %q", tt.name, w)
+					}
+				}
 			}
-			if st, body := admin.do("POST", "/portal/settings", settings); st != 200 || !strings.Contains(body, "published") {
+			if _, data := e.get(t, "/exports/risk-config.json"); strings.Contains(string(data), `"minutes_threshold": 10`) {
+				t.Fatal("a refused configuration was published")
+			}
+			if st, body := admin.do("POST", "/portal/settings", settings); st != 200 || !strings.Contains(body, "published") || !strings.Contains(body, `value="1.6"`) {
 				t.Fatalf("settings: %d", st)
 			}
 			_, data := e.get(t, "/exports/risk-config.json")
 			_, sig := e.get(t, "/exports/risk-config.sig")
 			pub, _ := export.ParsePublicKeyPEM(e.srv.ExportPublicKeyPEM())
-			if c, err := risk.ParseSignedConfig(data, sig, pub); err != nil || c.MinutesThreshold != 10 || c.RecursiveWeight != 0.5 {
+			c, err := risk.ParseSignedConfig(data, sig, pub)
+			if err != nil || c.MinutesThreshold != 10 || c.RecursiveWeight != 0.5 || c.DayLowScore != 5 || c.AttenuationKind != "min" ||
+				c.DaysSinceOnsetInfectiousness[13] != risk.InfectiousnessHigh || len(c.CombinedWeights) != 3 ||
+				c.TransmissionWeight(risk.ReportConfirmedTest, risk.InfectiousnessHigh, 0) != 1.6 || c.TransmissionWeight(risk.ReportRecursive, risk.InfectiousnessStandard, 0) != 0 {
 				t.Fatalf("published risk config: %+v, %v", c, err)
 			}
 
@@ -161,7 +201,7 @@ func TestPortal(t *testing.T) {
 
 			// The audit log saw it all, without any patient data.
 			st, body = admin.do("GET", "/portal/audit", nil)
-			for _, want := range []string{"bootstrap_admin", "create_official", "risk_settings", "issue_code", "login_failed", "login_throttled"} {
+			for _, want := range []string{"bootstrap_admin", "create_official", "risk_settings", "minutes_threshold 15→10", "issue_code", "login_failed", "login_throttled"} {
 				if st != 200 || !strings.Contains(body, want) {
 					t.Errorf("audit log lacks %s", want)
 				}

@@ -69,5 +69,11 @@ func (s *Server) ensureRiskConfigPublished(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := c.Validate(); err != nil {
+		// Stored under older, looser bounds: exports of keys must go on; the
+		// settings page shows the problems to an administrator.
+		s.log.ErrorContext(ctx, "stored risk configuration not published", "err", err)
+		return nil
+	}
 	return s.publishRiskConfig(ctx, c)
 }

@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/phone"
 	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/risk/calibration"
 )
 
 // A virtual phone on disk: the engine's directory plus, standing in for the
@@ -29,7 +31,7 @@ func phoneCommand() *command {
 		name:    "phone",
 		summary: "a virtual phone kept in a directory: play both sides of a contact from the shell",
 		subs: []*command{phoneCreateCommand(), phoneAdvertiseCommand(), phoneHearCommand(),
-			phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
+			phoneScanCommand(), phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
 	}
 }
 
@@ -108,11 +110,17 @@ func phoneCreateCommand() *command {
 		summary: "Makes a new virtual phone in DIR (its storage key is kept in DIR/storage.key, standing in for the platform keystore).",
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			dir := fs.String("dir", "", "the directory to create (required)")
-			tx := fs.Int("tx-power", -8, "the phone's calibrated TX power in dBm")
-			model := fs.String("model", "", "the phone's device model, for RSSI calibration")
+			tx := fs.Int("tx-power", defaultTxPower, "the TX power in dBm the phone advertises in its encrypted metadata; when not given, the --model's tx in Google's EN calibration table, or this default for a model not in it")
+			model := fs.String("model", "", "the phone's device model: Android Build.MODEL (SM-G973F) or Build.DEVICE (beyond1), or an iPhone; picks the TX power from Google's EN calibration table and keys the risk configuration's per-model calibration")
 			return func(_ context.Context, st *stdio, args []string) error {
 				if *dir == "" || len(args) != 0 {
 					return usageErrorf("phone create: want --dir DIR")
+				}
+				txGiven := false
+				fs.Visit(func(f *flag.Flag) { txGiven = txGiven || f.Name == "tx-power" })
+				cal, known := calibration.Lookup(*model)
+				if known && !txGiven {
+					*tx = cal.TxPower
 				}
 				if err := os.MkdirAll(*dir, 0o700); err != nil {
 					return err
@@ -131,10 +139,39 @@ func phoneCreateCommand() *command {
 					return err
 				}
 				fmt.Fprintf(st.out, "created phone in %s\n", *dir)
+				fmt.Fprintln(st.out, calibrationLine(*model, cal, known, *tx, txGiven))
 				return e.Close()
 			}
 		},
 	}
+}
+
+// defaultTxPower (dBm) is what a phone advertises when neither --tx-power
+// nor Google's calibration table gives its TX power.
+const defaultTxPower = -8
+
+// calibrationLine says which calibration 'phone create' used.
+func calibrationLine(model string, cal calibration.Device, known bool, tx int, txGiven bool) string {
+	source := "default"
+	if txGiven {
+		source = "--tx-power"
+	}
+	if !known {
+		if model == "" {
+			return fmt.Sprintf("calibration: no --model; tx %d dBm (%s)", tx, source)
+		}
+		return fmt.Sprintf("calibration: model %q not in Google's table; tx %d dBm (%s)", model, tx, source)
+	}
+	row := cal.Model + " (" + strings.TrimSpace(cal.OEM+" "+cal.Device) + ")"
+	if strings.TrimSpace(model) != cal.Model {
+		// A code name, a brand in front, a regional variant's family.
+		row += fmt.Sprintf(" for %q", model)
+	}
+	txText := fmt.Sprintf("tx %d dBm", tx)
+	if txGiven && tx != cal.TxPower {
+		txText = fmt.Sprintf("tx %d dBm (--tx-power; the table says %d)", tx, cal.TxPower)
+	}
+	return fmt.Sprintf("calibration: %s: %s, rssi correction %+d dB, confidence %d", row, txText, cal.RSSICorrection, cal.Confidence)
 }
 
 func phoneAdvertiseCommand() *command {
@@ -180,6 +217,35 @@ func phoneHearCommand() *command {
 					}
 				}
 				return e.HandleScan(payload, rssi, now, *model)
+			})
+		},
+	}
+}
+
+func phoneScanCommand() *command {
+	return &command{
+		name:    "scan",
+		args:    "--dir DIR [TIME...]",
+		summary: "Records scans that heard nothing, at each TIME (RFC 3339 or Unix seconds; default --at or now). Each scan counts for the time since the previous one (at most 5 minutes), so a replay of real measurements should record the empty scans too; every 'hear' is a scan already.",
+		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
+			return withPhone(fs, -1, "[TIME...]", func(st *stdio, e *phone.Engine, now int64, args []string) error {
+				times := []int64{now}
+				if len(args) > 0 {
+					times = times[:0]
+				}
+				for _, a := range args {
+					t, err := parseTime(a)
+					if err != nil {
+						return usageErrorf("phone scan: %v", err)
+					}
+					times = append(times, t)
+				}
+				for _, t := range times {
+					if err := e.RecordScan(t); err != nil {
+						return err
+					}
+				}
+				return nil
 			})
 		},
 	}
@@ -249,7 +315,10 @@ func printPhoneStatus(st *stdio, e *phone.Engine, now int64) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(st.out, "keys: %d\nidentifiers heard: %d\nsightings: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Identifiers, s.Sightings, s.StoredBytes, s.ExposedKeys)
+	fmt.Fprintf(st.out, "keys: %d\nidentifiers heard: %d\nsightings: %d\nscans: %d\nstored bytes: %d\nexposed keys: %d\n", s.Keys, s.Identifiers, s.Sightings, s.Scans, s.StoredBytes, s.ExposedKeys)
+	if s.DamagedBytes > 0 {
+		fmt.Fprintf(st.out, "damaged log bytes skipped: %d\n", s.DamagedBytes)
+	}
 	switch s.Warning.Level {
 	case phone.LevelF1:
 		fmt.Fprintf(st.out, "warning: F1 on %s (%.0f weighted minutes)\n  %s\n", s.Warning.Day, s.Warning.Minutes, s.Warning.Advice)
@@ -306,7 +375,9 @@ func phoneSyncCommand() *command {
 		summary: describe(
 			"Downloads new export files from the server and matches them.",
 			"It reads the server's index.txt, verifies each new file against the pinned key,",
-			"matches it, then prints the phone's status.",
+			"matches it, then prints the phone's status. A file that cannot be fetched or does",
+			"not verify is skipped ('failed files: N' and the first error on stderr), the others",
+			"are matched, and the command exits with status 1; the next sync tries it again.",
 			"Pin the authority's key first ('phone pin'), or pass --trust-server-key to pin the",
 			"key the server serves (for testing: a real app ships with the key built in)."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
@@ -327,11 +398,15 @@ func phoneSyncCommand() *command {
 					}
 				}
 				rep, err := e.Sync(ctx, c, now)
-				if err != nil {
+				if rep == nil {
 					return err
 				}
 				fmt.Fprintf(st.out, "files: %d\nkeys: %d\nkeys derived: %d\nkeys matched: %d\nrevoked: %d\n", rep.Files, rep.Keys, rep.KeysDerived, rep.Matched, rep.Revoked)
-				return printPhoneStatus(st, e, now)
+				if rep.Failed > 0 {
+					fmt.Fprintf(st.out, "failed files: %d\n", rep.Failed)
+					err = errors.Join(err, fmt.Errorf("phone sync: %d files skipped, first: %s", rep.Failed, rep.FirstError))
+				}
+				return errors.Join(printPhoneStatus(st, e, now), err)
 			})
 		},
 	}
