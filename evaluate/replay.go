@@ -21,8 +21,10 @@ import (
 type Options struct {
 	// Config is the risk configuration installed, signed, in every receiver.
 	Config risk.Config
-	// ScanEverySeconds is the receivers' scan period (phone.Config): EN
-	// phones scan about every 300 s. Zero means 300.
+	// ScanEverySeconds is the receivers' configured scan period
+	// (phone.Config; EN phones scan about every 300 s; zero means 300). It
+	// drives only the engine's radio duty cycle, which a replay does not
+	// run: scoring counts the time between the scan instances the rows show.
 	ScanEverySeconds int
 	// DefaultTxPower (dBm) is a transmitter's configured TX power when none
 	// of its rows in the session carries tx_power_dbm.

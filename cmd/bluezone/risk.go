@@ -31,8 +31,9 @@ func riskEvaluateCommand() *command {
 			"not heard by the engine); any column order, other columns ignored, .gz read as gzip.",
 			"Each session (spanning < 13 days) is its own world: every phone is an engine with",
 			"its own keys; each row makes the receiver hear the transmitter's advertisement at",
-			"that time (receivers scan every --scan-every seconds: 300 for EN-like data such as",
-			"scripts/convert-measurements writes by default, 60 for continuous logs); then every",
+			"that time (a receiver's reports more than 60 s after its scan's first report make a",
+			"new scan instance, recorded with RecordScan; the engine counts each scan for the time",
+			"since the previous one, capped by the configuration's max_scan_seconds); then every",
 			"transmitter's keys are published in one signed export (CONFIRMED_TEST), the signed risk",
 			"configuration is installed in every receiver, and the receivers match the export.",
 			"An empty tx_power_dbm takes the transmitter's configured power: the most common",
@@ -62,14 +63,13 @@ func riskEvaluateCommand() *command {
 			closeDist := fs.Float64("close-distance", 2, "ground truth: close means at most this many metres")
 			closeMin := fs.Float64("close-minutes", 15, "ground truth: a close contact lasts at least this many minutes a day")
 			gapCap := fs.Float64("gap-cap", 360, "ground truth: gaps between rows longer than this (seconds) do not count")
-			scanEvery := fs.Int("scan-every", 300, "receivers' scan period in seconds (phone configuration; EN scans about every 300 s)")
 			txPower := fs.Int("tx-power", -24, "TX power (dBm) of a transmitter whose rows carry none")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) == 0 {
 					return usageErrorf("risk evaluate: missing input FILE.csv (see --help)")
 				}
-				if *closeDist <= 0 || *closeMin <= 0 || *gapCap <= 0 || *scanEvery < 1 {
-					return usageErrorf("risk evaluate: --close-distance, --close-minutes, --gap-cap and --scan-every must be positive")
+				if *closeDist <= 0 || *closeMin <= 0 || *gapCap <= 0 {
+					return usageErrorf("risk evaluate: --close-distance, --close-minutes and --gap-cap must be positive")
 				}
 				cfg := risk.DefaultConfig()
 				if len(cfgPaths) > 0 {
@@ -81,7 +81,7 @@ func riskEvaluateCommand() *command {
 				return runEvaluate(ctx, st, args, cfg, evaluateFlags{
 					decisions: *decPath, curve: *curvePath, sweep: *sweep,
 					truth: evaluate.Truth{CloseDistance: *closeDist, CloseMinutes: *closeMin, GapCap: *gapCap},
-					opt:   evaluate.Options{ScanEverySeconds: *scanEvery, DefaultTxPower: *txPower, Progress: st.err},
+					opt:   evaluate.Options{DefaultTxPower: *txPower, Progress: st.err},
 				})
 			}
 		},
