@@ -13,6 +13,7 @@ import (
 
 	"github.com/bluezone-vn/bluezone/evaluate"
 	"github.com/bluezone-vn/bluezone/risk"
+	enc "github.com/bluezone-vn/bluezone/risk/calibration"
 )
 
 // calibration writes a calibration table in Google's layout with made-up values.
@@ -157,6 +158,12 @@ func TestMIT(t *testing.T) {
 	}
 }
 
+// heraldCalibration is what docs/evaluate.md quotes from Google's table.
+var heraldCalibration = map[string]Calibration{
+	"Google Pixel 2": {2, -28}, "Google Pixel 3": {5, -33}, "Samsung A10": {6, -25}, "Samsung A20": {5, -24},
+	"Samsung J6": {5, -24}, "Samsung Note 8": {8, -24}, "Samsung S9+": {8, -27},
+}
+
 // TestGoogleCalibration pins the values docs/evaluate.md quotes from the
 // shared copy of Google's table, when it is there.
 func TestGoogleCalibration(t *testing.T) {
@@ -168,11 +175,7 @@ func TestGoogleCalibration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]Calibration{
-		"Google Pixel 2": {2, -28}, "Google Pixel 3": {5, -33}, "Samsung A10": {6, -25}, "Samsung A20": {5, -24},
-		"Samsung J6": {5, -24}, "Samsung Note 8": {8, -24}, "Samsung S9+": {8, -27},
-	}
-	for m, c := range want {
+	for m, c := range heraldCalibration {
 		if cal[m] != c {
 			t.Errorf("%s: %+v, want %+v", m, cal[m], c)
 		}
@@ -195,5 +198,22 @@ func TestGoogleCalibration(t *testing.T) {
 	sort.Ints(txs)
 	if m := txs[len(txs)/2]; m != IPhoneTxPower {
 		t.Errorf("median tx of %d rows is %d, IPhoneTxPower %d", len(txs), m, IPhoneTxPower)
+	}
+}
+
+// TestAgreesWithRiskCalibration checks that the converter's TX powers and
+// corrections are the ones the phones themselves get from risk/calibration.
+func TestAgreesWithRiskCalibration(t *testing.T) {
+	for name, code := range heraldModels {
+		d, ok := enc.Lookup(code)
+		if !ok {
+			t.Fatalf("%s (%s) unknown to risk/calibration", name, code)
+		}
+		if got := (Calibration{RSSICorrection: d.RSSICorrection, Tx: d.TxPower}); got != heraldCalibration[name] {
+			t.Errorf("%s: risk/calibration has %+v, the converter %+v", name, got, heraldCalibration[name])
+		}
+	}
+	if ip := enc.IPhone(); ip.TxPower != IPhoneTxPower || ip.RSSICorrection != 0 {
+		t.Errorf("risk/calibration's iPhone is %+v, converter's TX power %d with no correction", ip, IPhoneTxPower)
 	}
 }
