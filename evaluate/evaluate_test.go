@@ -94,19 +94,19 @@ func TestTxPowerFromConfig(t *testing.T) {
 func TestSweepSmall(t *testing.T) {
 	d := readFile(t, "testdata/small.csv")
 	cands := SweepCandidates(risk.DefaultConfig())
-	if len(cands) != 27 {
-		t.Fatalf("%d candidates, want 27", len(cands))
+	if len(cands) != 225 {
+		t.Fatalf("%d candidates, want 225", len(cands))
 	}
 	var progress strings.Builder
 	res, err := Sweep(context.Background(), d, risk.DefaultConfig(), Truth{}, Options{}, &progress)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res) != 27 || res[0].Counts.F1() != 1 {
+	if len(res) != 225 || res[0].Counts.F1() != 1 {
 		t.Errorf("best of %d: %+v, want F1 1", len(res), res[0])
 	}
-	if !strings.Contains(progress.String(), "sweep 27/27: ") {
-		t.Errorf("progress lacks the last candidate:\n%s", progress.String())
+	if !strings.Contains(progress.String(), "sweep 201/225: ") {
+		t.Errorf("progress lacks the last line:\n%s", progress.String())
 	}
 }
 
@@ -146,5 +146,28 @@ func TestReplayRejectsLongSessions(t *testing.T) {
 	_, err := Replay(context.Background(), d, Options{Config: risk.DefaultConfig()})
 	if err == nil || !strings.Contains(err.Error(), `session "long": spans 13.0 days`) {
 		t.Errorf("error %v, want the session's span", err)
+	}
+}
+
+// TestScoringWindowsEqualsReplaying: scoring the windows of one replay under
+// another configuration decides as a replay under that configuration does.
+func TestScoringWindowsEqualsReplaying(t *testing.T) {
+	d := readFile(t, "testdata/small.csv")
+	base := risk.DefaultConfig()
+	once, err := Replay(context.Background(), d, Options{Config: base, DefaultTxPower: -24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cands := SweepCandidates(base)
+	for _, i := range []int{0, 37, 112, 224} { // strict to loose, several weight sets
+		c := cands[i]
+		again, err := Replay(context.Background(), d, Options{Config: c, DefaultTxPower: -24})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, got := Decisions(d, again, c, Truth{}), Decisions(d, once, c, Truth{})
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("candidate %d (%s): decisions (-replayed +rescored):\n%s", i, Describe(c), diff)
+		}
 	}
 }

@@ -45,9 +45,13 @@ type Exposure struct {
 	Day                            string // YYYY-MM-DD, UTC
 	// Days are the engine's own results for the transmitter's keys that day.
 	Days []phone.ExposureDay
+	// Windows are the engine's exposure windows of those keys that day
+	// (Engine.ExposureWindows), which Score weighs under any configuration.
+	Windows []risk.ExposureWindow
 }
 
-// Minutes returns the weighted minutes of the engine's results.
+// Minutes returns the weighted minutes of the engine's results, as scored
+// under the configuration of the replay.
 func (x Exposure) Minutes() float64 {
 	m := 0.0
 	for _, d := range x.Days {
@@ -56,12 +60,29 @@ func (x Exposure) Minutes() float64 {
 	return m
 }
 
+// Score returns the day's score of the pair under cfg: the engine's
+// windows summarized as the engine does (risk.Config.Summarize), so that a
+// configuration differing from the replay's only in how windows are weighed
+// needs no new replay; without windows, the engine's own minutes.
+func (x Exposure) Score(cfg risk.Config) float64 {
+	if x.Windows == nil {
+		return x.Minutes()
+	}
+	m := 0.0
+	for _, d := range cfg.Summarize(x.Windows).Days {
+		if d.Day.String() == x.Day {
+			m += d.Score
+		}
+	}
+	return m
+}
+
 // Decide is the decision taken from the engine's results for one pair on
-// one day: today weighted minutes at or above the configured threshold, as
-// phone.Engine.Warning decides. It is the only place that turns engine
-// results into a decision, so that it can follow the engine (levels).
+// one day: a day at high risk, a score at or above the configured minutes
+// threshold, as phone.Engine.Warning decides. It is the only place that
+// turns engine results into a decision.
 func Decide(cfg risk.Config, x Exposure) bool {
-	return x.Minutes() >= cfg.MinutesThreshold
+	return x.Score(cfg) >= cfg.MinutesThreshold
 }
 
 // Replay runs every session of d through phone engines and returns what
@@ -251,16 +272,34 @@ func (r *replayer) session(s *Session) ([]Exposure, error) {
 			return nil, fmt.Errorf("receiver %q: %w", s.Phones[i].ID, err)
 		}
 		byPair := map[[2]string]*Exposure{}
-		for _, x := range e.Exposures(now) {
-			o, ok := owner[x.Key]
+		// Every window, also of days the replay's configuration drops, so
+		// that Score can weigh them under another.
+		pair := func(key, day string) (*Exposure, error) {
+			o, ok := owner[key]
 			if !ok {
-				return nil, fmt.Errorf("receiver %q: exposure to key %s that no transmitter published", s.Phones[i].ID, x.Key)
+				return nil, fmt.Errorf("receiver %q: exposure to key %s that no transmitter published", s.Phones[i].ID, key)
 			}
-			k := [2]string{s.Phones[o].ID, x.Day}
+			k := [2]string{s.Phones[o].ID, day}
 			if byPair[k] == nil {
-				byPair[k] = &Exposure{Session: s.Name, Receiver: s.Phones[i].ID, Transmitter: s.Phones[o].ID, Day: x.Day}
+				byPair[k] = &Exposure{Session: s.Name, Receiver: s.Phones[i].ID, Transmitter: s.Phones[o].ID, Day: day}
 			}
-			byPair[k].Days = append(byPair[k].Days, x)
+			return byPair[k], nil
+		}
+		for key, ws := range e.ExposureWindows(now) {
+			for _, w := range ws {
+				x, err := pair(key, w.Day.String())
+				if err != nil {
+					return nil, err
+				}
+				x.Windows = append(x.Windows, w)
+			}
+		}
+		for _, d := range e.Exposures(now) {
+			x, err := pair(d.Key, d.Day)
+			if err != nil {
+				return nil, err
+			}
+			x.Days = append(x.Days, d)
 		}
 		for _, x := range byPair {
 			out = append(out, *x)

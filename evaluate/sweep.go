@@ -9,15 +9,21 @@ import (
 	"github.com/bluezone-vn/bluezone/risk"
 )
 
-// The sweep grid, around the base configuration (27 candidates):
-//   - attenuation thresholds: the base thresholds shifted by -8, 0 and +8 dB;
+// The sweep grid, around the base configuration (9 × 5 × 5 = 225 candidates):
+//   - attenuation thresholds: the base thresholds shifted by -8 to +8 dB in
+//     steps of 2;
 //   - bucket weights (Immediate, Near, Medium, Other): the base weights,
-//     {1, 1, 0, 0} (only up to Near counts) and {1, 0.5, 0.25, 0} (graded);
-//   - minutes threshold: 10, 15 and 20 weighted minutes.
+//     {1, 1, 0, 0} (only up to Near counts), {1, 0.5, 0.25, 0} (graded),
+//     {1, 0.5, 0, 0} and {1, 1, 0.5, 0};
+//   - minutes threshold: 10, 12.5, 15, 17.5 and 20 weighted minutes.
+//
+// The candidates differ from the base only in how exposure windows are
+// weighed, so the data are replayed once and every candidate scores the same
+// windows, as a phone does when a new configuration arrives.
 var (
-	sweepShifts  = []int{-8, 0, 8}
-	sweepWeights = [][4]float64{{}, {1, 1, 0, 0}, {1, 0.5, 0.25, 0}} // {} is the base weights
-	sweepMinutes = []float64{10, 15, 20}
+	sweepShifts  = []int{-8, -6, -4, -2, 0, 2, 4, 6, 8}
+	sweepWeights = [][4]float64{{}, {1, 1, 0, 0}, {1, 0.5, 0.25, 0}, {1, 0.5, 0, 0}, {1, 1, 0.5, 0}} // {} is the base weights
+	sweepMinutes = []float64{10, 12.5, 15, 17.5, 20}
 )
 
 // SweepResult is one candidate configuration and how it did.
@@ -47,20 +53,24 @@ func SweepCandidates(base risk.Config) []risk.Config {
 	return out
 }
 
-// Sweep replays d once per candidate of the grid and returns the results,
-// best F1 first (ties: higher precision, then grid order).
+// Sweep replays d once with the base configuration, scores its exposure
+// windows under every candidate of the grid and returns the results, best F1
+// first (ties: higher precision, then grid order).
 func Sweep(ctx context.Context, d *Dataset, base risk.Config, t Truth, opt Options, progress io.Writer) ([]SweepResult, error) {
 	cands := SweepCandidates(base)
+	o := opt
+	o.Config = base
+	o.Label = "sweep: "
+	xs, err := Replay(ctx, d, o)
+	if err != nil {
+		return nil, err
+	}
 	var out []SweepResult
 	for i, c := range cands {
-		if progress != nil {
+		if progress != nil && i%25 == 0 {
 			fmt.Fprintf(progress, "sweep %d/%d: %s\n", i+1, len(cands), Describe(c))
 		}
-		o := opt
-		o.Config = c
-		o.Label = fmt.Sprintf("sweep %d/%d: ", i+1, len(cands))
-		xs, err := Replay(ctx, d, o)
-		if err != nil {
+		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		out = append(out, SweepResult{Config: c, Counts: Count(Decisions(d, xs, c, t))})

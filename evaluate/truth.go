@@ -136,7 +136,7 @@ func Decisions(d *Dataset, exposures []Exposure, cfg risk.Config, t Truth) []Dec
 		k := pairKey(x.Session, x.Receiver, x.Transmitter, x.Day)
 		seen[k] = true
 		dec := Decision{Session: x.Session, Receiver: x.Receiver, Transmitter: x.Transmitter, Day: x.Day,
-			Minutes: x.Minutes(), Warned: Decide(cfg, x)}
+			Minutes: x.Score(cfg), Warned: Decide(cfg, x)}
 		if pd := truth[k]; pd != nil {
 			pd.fill(&dec, t)
 		}

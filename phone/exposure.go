@@ -181,6 +181,24 @@ func (e *Engine) Exposures(now int64) []ExposureDay {
 	return out
 }
 
+// ExposureWindows returns the retained exposure windows by published key
+// (hex), as EN v2's getExposureWindows does: what calibration tools score
+// under configurations of their own (risk.Config.Summarize) without
+// replaying what the phone heard. Infectiousness follows the current
+// configuration.
+func (e *Engine) ExposureWindows(now int64) map[string][]risk.ExposureWindow {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.pruneExposuresLocked(now)
+	out := map[string][]risk.ExposureWindow{}
+	for k, ws := range e.state.Windows {
+		for _, sw := range ws {
+			out[k] = append(out[k], e.window(sw))
+		}
+	}
+	return out
+}
+
 func (e *Engine) revokeLocked(k export.Key) int {
 	n := 0
 	for _, m := range []bool{e.state.Windows[k.Hex()] != nil, e.state.Exposures[k.Hex()] != nil} {

@@ -39,8 +39,9 @@ func riskEvaluateCommand() *command {
 			"An empty tx_power_dbm takes the transmitter's configured power: the most common",
 			"tx_power_dbm of its rows in the session, else --tx-power.",
 			"",
-			"Per (session, receiver, transmitter, UTC day) the engine's weighted minutes give the",
-			"decision: warned when they reach the configuration's minutes threshold. Ground truth",
+			"Per (session, receiver, transmitter, UTC day) the engine's exposure windows, scored",
+			"as the phone scores them, give the decision: warned when the day's score reaches the",
+			"configuration's minutes threshold (a day at high risk). Ground truth",
 			"(rows with distance_m): a close contact has at least --close-minutes close minutes that",
 			"day, counting the time between consecutive rows of the pair both at <= --close-distance",
 			"metres and at most --gap-cap seconds apart.",
@@ -48,8 +49,9 @@ func riskEvaluateCommand() *command {
 			"Standard output: 'name: value' lines — sessions, rows, pair_days, warned, pairs",
 			"(pair-days with ground truth), positives, tp, fp, fn, tn, precision, recall, f1 —",
 			"and with --sweep, lines 'best N: f1=… precision=… recall=… tp=… fp=… fn=… tn=…",
-			"thresholds_db=… weights=… minutes=…' for the best 5 of the 27-candidate grid",
-			"(thresholds shifted -8/0/+8 dB, three weight sets, minutes 10/15/20; one replay each).",
+			"thresholds_db=… weights=… minutes=…' for the best 5 of the 225-candidate grid",
+			"(thresholds shifted -8..+8 dB in steps of 2, five weight sets, minutes 10 to 20; one",
+			"replay, whose exposure windows every candidate scores).",
 			"Progress goes to standard error every few seconds. Details: docs/evaluate.md."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			var cfgPaths []string

@@ -40,7 +40,7 @@ func TestRiskEvaluate(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("--config --sweep: exit %d: %s", code, stderr)
 	}
-	if !strings.Contains(out, "tp: 0\n") || !strings.Contains(out, "fn: 1\n") || !strings.Contains(out, "best 1: f1=1.0000 ") || !strings.Contains(stderr, "sweep 27/27") {
+	if !strings.Contains(out, "tp: 0\n") || !strings.Contains(out, "fn: 1\n") || !strings.Contains(out, "best 1: f1=1.0000 ") || !strings.Contains(stderr, "sweep 201/225") {
 		t.Errorf("strict config and sweep:\n%s\n%s", out, stderr)
 	}
 
