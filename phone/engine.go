@@ -49,6 +49,9 @@ type Config struct {
 	TxPower int
 	// Model is this phone's device model, for RSSI calibration.
 	Model string
+	// Language of the texts the engine gives the app (warning advice):
+	// "vi" or "en" (the default when empty).
+	Language string
 	// Service is the 16-bit service UUID this phone advertises under:
 	// 0x4E56 (Bluezone, the default when zero) or 0xFD6F (Exposure
 	// Notification, for devices allowed to use it, such as Linux tokens; EN
@@ -82,6 +85,9 @@ func (c Config) validate() error {
 	var errs []error
 	if c.Service != 0 && c.Service != int(protocol.ServiceBluezone) && c.Service != int(protocol.ServiceExposureNotification) {
 		errs = append(errs, fmt.Errorf("service 0x%04X, want 0x4E56 or 0xFD6F", c.Service))
+	}
+	if c.Language != "" && c.Language != LanguageEnglish && c.Language != LanguageVietnamese {
+		errs = append(errs, fmt.Errorf("language %q, want vi or en", c.Language))
 	}
 	if c.TxPower < -128 || c.TxPower > 127 {
 		errs = append(errs, fmt.Errorf("tx power %d dBm, want -128..127", c.TxPower))

@@ -111,7 +111,7 @@ func (e *Engine) Warning(now int64) *Warning {
 		level  int
 		days   map[int64]risk.DaySummary
 		advice string
-	}{{LevelF1, days(f1, 0), AdviceF1}, {LevelF2, days(f2, 1), AdviceF2}} {
+	}{{LevelF1, days(f1, 0), Advice(LevelF1, e.cfg.Language)}, {LevelF2, days(f2, 1), Advice(LevelF2, e.cfg.Language)}} {
 		best, low := int64(-1), int64(-1)
 		for d, s := range lv.days {
 			if s.Level == risk.LevelHigh && d > best {

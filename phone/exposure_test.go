@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -179,5 +180,33 @@ func TestTypicalOrMinimumAttenuation(t *testing.T) {
 				t.Errorf("exposures %+v, want %.0f minutes", exp, tt.minutes)
 			}
 		})
+	}
+}
+
+// TestAdviceInThePhonesLanguage: a Vietnamese phone gives its advice in
+// Vietnamese; an unknown language is refused at Open.
+func TestAdviceInThePhonesLanguage(t *testing.T) {
+	for _, tt := range []struct {
+		lang, want string
+	}{{"", AdviceF1}, {"en", AdviceF1}, {"vi", "Bạn đã tiếp xúc gần với một ca bệnh đã được xác nhận (F0)."}} {
+		auth := newAuthority(t)
+		tx := newPhone(t, -8)
+		rx, err := Open(t.TempDir(), storageKey(1), Config{TxPower: -8, Language: tt.lang})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rx.PinPublicKey(auth.pem)
+		meet(t, tx, rx, day0.Add(9*time.Hour), 20*time.Minute, -60)
+		now := day0.Add(33 * time.Hour).Unix()
+		matchWith(t, rx, [][]byte{auth.export(t, published(tx.DiagnosisKeys(day0.Unix(), now), export.ReportConfirmedTest), nil)}, now, nil)
+		if w := rx.Warning(now); w.Level != LevelF1 || !strings.HasPrefix(w.Advice, tt.want) {
+			t.Errorf("language %q: warning %+v, want advice starting %q", tt.lang, w, tt.want)
+		}
+	}
+	if Advice(LevelF2, "vi") == Advice(LevelF2, "en") || Advice(LevelNone, "vi") != "" {
+		t.Error("F2 advice is not translated, or level none has advice")
+	}
+	if _, err := Open(t.TempDir(), storageKey(1), Config{Language: "fr"}); err == nil {
+		t.Error("language fr was accepted")
 	}
 }

@@ -13,11 +13,40 @@ const (
 	LevelF2   = 2 // close contact of a confirmed F1: lighter warning
 )
 
-// Advice shown with each level.
+// Advice shown with each level, in English; Advice gives it in the phone's
+// language.
 const (
 	AdviceF1 = "You were in close contact with a confirmed case. Isolate at home, call your local health authority and follow its instructions for testing."
 	AdviceF2 = "You were in close contact with a confirmed close contact of a case. Watch your health, limit contacts and wear a mask; call your local health authority if you develop symptoms."
 )
+
+// Languages the engine's texts come in (Config.Language).
+const (
+	LanguageEnglish    = "en"
+	LanguageVietnamese = "vi"
+)
+
+// adviceVI is the advice in Vietnamese (F0: a confirmed case, F1: a close
+// contact, the words officials and the public use).
+var adviceVI = map[int]string{
+	LevelF1: "Bạn đã tiếp xúc gần với một ca bệnh đã được xác nhận (F0). Hãy cách ly tại nhà, gọi cho cơ quan y tế địa phương và làm theo hướng dẫn xét nghiệm.",
+	LevelF2: "Bạn đã tiếp xúc gần với một người tiếp xúc gần (F1) đã được xác nhận của ca bệnh. Hãy theo dõi sức khỏe, hạn chế tiếp xúc và đeo khẩu trang; gọi cho cơ quan y tế địa phương nếu có triệu chứng.",
+}
+
+// Advice returns the advice for a warning level in a language ("vi" or
+// "en"; anything else is English), "" for LevelNone.
+func Advice(level int, language string) string {
+	if language == LanguageVietnamese {
+		return adviceVI[level]
+	}
+	switch level {
+	case LevelF1:
+		return AdviceF1
+	case LevelF2:
+		return AdviceF2
+	}
+	return ""
+}
 
 // Warning is what the app shows. Day is the date (UTC, YYYY-MM-DD) of the
 // most recent day whose exposure crossed the threshold.

@@ -112,6 +112,7 @@ func phoneCreateCommand() *command {
 			dir := fs.String("dir", "", "the directory to create (required)")
 			tx := fs.Int("tx-power", defaultTxPower, "the TX power in dBm the phone advertises in its encrypted metadata; when not given, the --model's tx in Google's EN calibration table, or this default for a model not in it")
 			model := fs.String("model", "", "the phone's device model: Android Build.MODEL (SM-G973F) or Build.DEVICE (beyond1), or an iPhone; picks the TX power from Google's EN calibration table and keys the risk configuration's per-model calibration")
+			language := fs.String("language", "en", "language of the phone's texts (warning advice): vi (Vietnamese) or en (English)")
 			service := fs.String("service", "4e56", "the 16-bit service UUID the phone advertises under, in hex: 4e56 (Bluezone) or fd6f (Exposure Notification, which EN phones scan for; for devices allowed to use it)")
 			return func(_ context.Context, st *stdio, args []string) error {
 				if *dir == "" || len(args) != 0 {
@@ -135,7 +136,7 @@ func phoneCreateCommand() *command {
 				if err := writeNewFile(filepath.Join(*dir, phoneKeyFile), key, 0o600); err != nil {
 					return fmt.Errorf("phone create: %w", err)
 				}
-				pc := phone.Config{TxPower: *tx, Model: *model, Service: int(svc)}
+				pc := phone.Config{TxPower: *tx, Model: *model, Service: int(svc), Language: *language}
 				cfg, _ := json.Marshal(pc)
 				if err := os.WriteFile(filepath.Join(*dir, phoneConfigFile), cfg, 0o600); err != nil {
 					return err
