@@ -96,7 +96,7 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 			return res, err
 		}
 	}
-	if err := s.db.PruneLogins(ctx, now.Add(-loginWindow)); err != nil {
+	if err := s.db.PruneAttempts(ctx, now.Add(-attemptsKeptFor)); err != nil {
 		return res, err
 	}
 	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {

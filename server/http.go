@@ -28,15 +28,17 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
-		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h)))
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, false)))
 	}
-	handle(api.PathVerify, func(ctx context.Context, body []byte) (any, error) {
+	// Verification alone is limited: it is where codes can be guessed;
+	// certificates and uploads need what a verification gave.
+	mux.Handle("POST "+api.PathVerify, s.instrument(api.PathVerify, s.apiHandler(func(ctx context.Context, body []byte) (any, error) {
 		var req api.VerifyRequest
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
 		return s.Verify(ctx, req.Code)
-	})
+	}, true)))
 	handle(api.PathCertificate, func(ctx context.Context, body []byte) (any, error) {
 		var req api.CertificateRequest
 		if err := decode(body, &req); err != nil {
@@ -77,8 +79,10 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// apiHandler reads the body, answers chaff, and writes padded JSON.
-func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error)) http.Handler {
+// apiHandler reads the body, answers chaff, and writes padded JSON. When
+// limited, every request, chaff or real, is counted against the
+// verification limits first.
+func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error), limited bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
@@ -86,7 +90,20 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 			return
 		}
+		var attempt verifyAttempt
+		if limited {
+			var ok bool
+			if attempt, ok = s.takeVerifyAttempt(w, r); !ok {
+				return
+			}
+		}
+		end := func(o verifyOutcome) {
+			if limited {
+				s.endVerifyAttempt(r.Context(), attempt, o)
+			}
+		}
 		if r.Header.Get(api.ChaffHeader) != "" {
+			end(verifyChaff)
 			// Same size, similar latency, nothing stored.
 			select {
 			case <-time.After(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond):
@@ -96,6 +113,7 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			end(verifyFailed)
 			writeJSON(w, http.StatusUnsupportedMediaType, &apiErr(415, "bad_content_type", "send Content-Type: application/json").Body)
 			return
 		}
@@ -103,13 +121,16 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae):
+			end(verifyFailed)
 			s.metrics.errors.WithLabelValues(ae.Body.Code).Inc()
 			writeJSON(w, ae.Status, &ae.Body)
 		case err != nil:
+			end(verifyBroken)
 			s.metrics.errors.WithLabelValues("internal").Inc()
 			s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
 			writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
 		default:
+			end(verifySucceeded)
 			writeJSON(w, http.StatusOK, resp)
 		}
 	})

@@ -30,13 +30,14 @@ const (
 // counted or written into the audit log.
 const maxEmailBytes = 254
 
-// LoginLimiter throttles portal sign-ins (store.DB implements it); see
-// store.DB.TakeLoginAttempt. The count and the check must be one atomic
-// step shared by all replicas.
-type LoginLimiter interface {
-	TakeLoginAttempt(ctx context.Context, limits []store.LoginLimit, now, since time.Time) (attempt int64, ok bool, err error)
-	RefundLoginAttempt(ctx context.Context, attempt int64) error
-	PruneLogins(ctx context.Context, before time.Time) error
+// Limiter counts attempts against limits that every replica shares
+// (store.DB implements it; see store.DB.TakeAttempt): portal sign-ins and
+// code verification both use it. The count and the check must be one
+// atomic step.
+type Limiter interface {
+	TakeAttempt(ctx context.Context, limits []store.Limit, now time.Time) (store.Attempt, error)
+	RefundAttempt(ctx context.Context, id int64, subjects ...string) error
+	PruneAttempts(ctx context.Context, before time.Time) error
 }
 
 // dummyHash is compared against when the email has no account (or a
@@ -47,7 +48,7 @@ type LoginLimiter interface {
 // nobody has. TestDummyHashCost checks the cost.
 const dummyHash = "$2a$10$JOzDo2WawutKpQ4akluPjeg7/7u2holj.oX4dJi2HwYd..ohqvy8G"
 
-// clientAddr is the address the sign-in limits count: the peer's, or behind
+// clientAddr is the address the sign-in and verification limits count: the peer's, or behind
 // a reverse proxy (Config.TrustedProxyHeader) the last address of that
 // header, the one the proxy itself added (earlier ones are the client's own
 // claims). IPv6 addresses count by /64, the block one subscriber gets.
@@ -95,22 +96,22 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	addr := s.clientAddr(r)
 	now := s.now()
-	attempt, ok, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{
-		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair},
-		{Subject: "addr:" + addr, Max: maxLoginPerAddr},
-		{Subject: "email:" + email, Max: maxLoginPerEmail},
-	}, now, now.Add(-loginWindow))
+	attempt, err := s.db.TakeAttempt(ctx, []store.Limit{
+		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair, Window: loginWindow},
+		{Subject: "addr:" + addr, Max: maxLoginPerAddr, Window: loginWindow},
+		{Subject: "email:" + email, Max: maxLoginPerEmail, Window: loginWindow},
+	}, now)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !ok {
+	if !attempt.OK {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
-		_, first, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{{Subject: "throttled:" + addr, Max: 1}}, now, now.Add(-loginWindow))
+		first, err := s.db.TakeAttempt(ctx, []store.Limit{{Subject: "throttled:" + addr, Max: 1, Window: loginWindow}}, now)
 		if err != nil {
 			s.log.ErrorContext(ctx, "login", "err", err)
-		} else if first {
+		} else if first.OK {
 			s.audit(ctx, email, "login_throttled", "from "+addr+"; further refusals from there are not logged for 15 minutes")
 		}
 		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
@@ -132,7 +133,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
 		return
 	}
-	if err := s.db.RefundLoginAttempt(ctx, attempt); err != nil {
+	if err := s.db.RefundAttempt(ctx, attempt.ID); err != nil {
 		s.log.ErrorContext(ctx, "login", "err", err) // the attempt just keeps counting
 	}
 	tok := make([]byte, 32)

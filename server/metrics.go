@@ -12,6 +12,10 @@ type metrics struct {
 	codesIssued prometheus.Counter
 	exports     prometheus.Counter
 	exportKeys  prometheus.Counter
+	// Anomaly metrics of code verification: a rise of either means
+	// someone is guessing codes (docs/security.md suggests alert rules).
+	verifyRefused *prometheus.CounterVec
+	verifyFailed  prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -24,8 +28,11 @@ func newMetrics() *metrics {
 		codesIssued: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_codes_issued_total", Help: "Verification codes issued."}),
 		exports:     prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_exports_written_total", Help: "Export batches written."}),
 		exportKeys:  prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_export_keys_total", Help: "Real (non-padding) keys written into exports."}),
+		verifyRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_verify_refused_total",
+			Help: "Verifications refused (429) by the limit of one client address or the global limit of failures."}, []string{"limit"}),
+		verifyFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_verify_failed_total", Help: "Verifications with a wrong, used, expired or revoked code."}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.exportKeys,
+	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.exportKeys, m.verifyRefused, m.verifyFailed,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

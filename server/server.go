@@ -25,7 +25,7 @@ import (
 // New needs of it come as small role interfaces embedded here.
 type Store interface {
 	KeyPublisher
-	LoginLimiter
+	Limiter
 	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
@@ -93,12 +93,23 @@ type Config struct {
 	Retention       time.Duration // keys and exports (default 14 days)
 	MaxKeysPerCode  int           // keys one code may publish in all (default 30)
 	ChaffResponseMs int           // delay of chaff responses in ms (default 50)
+	// VerifyPerAddressPerMinute and VerifyPerAddressPerHour bound the
+	// verifications one client address (an IPv6 /64) may try in a minute
+	// (default 10) and in an hour (default 60); successful ones are given
+	// back. The minute's limit keeps one address from using up the global
+	// limit of failures alone.
+	VerifyPerAddressPerMinute int
+	VerifyPerAddressPerHour   int
+	// VerifyFailuresPerMinute bounds the failed verifications of the whole
+	// service, all replicas and addresses together, in a minute; beyond it
+	// every verification is refused until the minute has passed (default 60).
+	VerifyFailuresPerMinute int
 	// SecureCookies marks portal cookies Secure even when the server itself
 	// speaks plain HTTP behind a TLS-terminating proxy.
 	SecureCookies bool
 	// TrustedProxyHeader names the header (say, X-Forwarded-For) in which a
 	// reverse proxy in front of the server gives the client's address, for
-	// the sign-in limits. Empty (the default): the peer's address is used,
+	// the sign-in and verification limits. Empty (the default): the peer's address is used,
 	// and the header, which any client can send, is ignored.
 	TrustedProxyHeader string
 }
@@ -123,6 +134,15 @@ func (c *Config) defaults() {
 	}
 	if c.MaxKeysPerCode == 0 {
 		c.MaxKeysPerCode = 30
+	}
+	if c.VerifyPerAddressPerMinute == 0 {
+		c.VerifyPerAddressPerMinute = 10
+	}
+	if c.VerifyPerAddressPerHour == 0 {
+		c.VerifyPerAddressPerHour = 60
+	}
+	if c.VerifyFailuresPerMinute == 0 {
+		c.VerifyFailuresPerMinute = 60
 	}
 	if c.ChaffResponseMs == 0 {
 		c.ChaffResponseMs = 50

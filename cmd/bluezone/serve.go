@@ -121,7 +121,7 @@ func serveCommand() *command {
 			sf := addServerFlags(fs)
 			sf.trustedProxyHeader = fs.String("trusted-proxy-header", envOr("BLUEZONE_TRUSTED_PROXY_HEADER", ""),
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
-					"used only for the portal's sign-in limits; empty: the peer address (set it only behind a proxy that sets the header,\n"+
+					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
