@@ -28,7 +28,7 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
-		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, false)))
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, apiOptions{publish: route == api.PathPublish})))
 	}
 	// Verification alone is limited: it is where codes can be guessed;
 	// certificates and uploads need what a verification gave.
@@ -38,7 +38,7 @@ func (s *Server) Handler() http.Handler {
 			return nil, err
 		}
 		return s.Verify(ctx, req.Code)
-	}, true)))
+	}, apiOptions{limited: true})))
 	handle(api.PathCertificate, func(ctx context.Context, body []byte) (any, error) {
 		var req api.CertificateRequest
 		if err := decode(body, &req); err != nil {
@@ -79,11 +79,23 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// apiHandler reads the body, answers chaff, and writes padded JSON. When
-// limited, every request, chaff or real, is counted against the
-// verification limits first.
-func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error), limited bool) http.Handler {
+// apiOptions set how apiHandler treats one endpoint.
+type apiOptions struct {
+	// limited: every request, chaff or real, is counted against the
+	// verification limits first.
+	limited bool
+	// publish: chaff is counted among the uploads of the metrics, so that
+	// they do not tell how many of the answered requests were fake.
+	publish bool
+}
+
+// apiHandler reads the body, answers chaff, and writes padded JSON. Chaff
+// answers take about as long as the endpoint's recent real answers.
+func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error), opt apiOptions) http.Handler {
+	limited := opt.limited
+	delay := newChaffDelay(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		w.Header().Set("Cache-Control", "no-store")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err != nil {
@@ -102,12 +114,17 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 				s.endVerifyAttempt(r.Context(), attempt, o)
 			}
 		}
-		if r.Header.Get(api.ChaffHeader) != "" {
+		if r.Header.Get(api.ChaffHeader) == api.ChaffFake {
 			end(verifyChaff)
-			// Same size, similar latency, nothing stored.
+			if opt.publish {
+				s.metrics.publishes.Inc()
+			}
+			// Same size, the latency of real answers, nothing stored.
+			t := time.NewTimer(time.Until(start.Add(delay.draw())))
 			select {
-			case <-time.After(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond):
+			case <-t.C:
 			case <-r.Context().Done():
+				t.Stop()
 			}
 			writeJSON(w, http.StatusOK, struct{}{})
 			return
@@ -131,6 +148,9 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
 		default:
 			end(verifySucceeded)
+			// Chaff imitates successful answers: those are what a real
+			// upload, which chaff stands for, gets.
+			delay.observe(time.Since(start))
 			writeJSON(w, http.StatusOK, resp)
 		}
 	})

@@ -83,16 +83,19 @@ type Blobs interface {
 
 // Config holds the server's settings. Zero values take the defaults.
 type Config struct {
-	Region          string        // written into exports, e.g. "VN"
-	ExportPeriod    time.Duration // batch length (default 1 h)
-	MinBatchKeys    int           // exports are padded with random keys up to this (default 1000)
-	ShortCodeTTL    time.Duration // 8-digit codes (default 15 min)
-	LongCodeTTL     time.Duration // long codes (default 24 h)
-	TokenTTL        time.Duration // verification tokens (default 24 h)
-	CertificateTTL  time.Duration // publish certificates (default 15 min)
-	Retention       time.Duration // keys and exports (default 14 days)
-	MaxKeysPerCode  int           // keys one code may publish in all (default 30)
-	ChaffResponseMs int           // delay of chaff responses in ms (default 50)
+	Region         string        // written into exports, e.g. "VN"
+	ExportPeriod   time.Duration // batch length (default 1 h)
+	MinBatchKeys   int           // exports are padded with random keys up to this (default 1000)
+	ShortCodeTTL   time.Duration // 8-digit codes (default 15 min)
+	LongCodeTTL    time.Duration // long codes (default 24 h)
+	TokenTTL       time.Duration // verification tokens (default 24 h)
+	CertificateTTL time.Duration // publish certificates (default 15 min)
+	Retention      time.Duration // keys and exports (default 14 days)
+	MaxKeysPerCode int           // keys one code may publish in all (default 30)
+	// ChaffResponseMs is how long chaff answers of an endpoint take, in ms,
+	// until real answers of it have been timed (default 10); afterwards
+	// they take about as long as the recent real ones.
+	ChaffResponseMs int
 	// VerifyPerAddressPerMinute and VerifyPerAddressPerHour bound the
 	// verifications one client address (an IPv6 /64) may try in a minute
 	// (default 10) and in an hour (default 60); successful ones are given
@@ -145,7 +148,7 @@ func (c *Config) defaults() {
 		c.VerifyFailuresPerMinute = 60
 	}
 	if c.ChaffResponseMs == 0 {
-		c.ChaffResponseMs = 50
+		c.ChaffResponseMs = 10
 	}
 }
 
