@@ -115,6 +115,12 @@ type Config struct {
 	// the sign-in and verification limits. Empty (the default): the peer's address is used,
 	// and the header, which any client can send, is ignored.
 	TrustedProxyHeader string
+	// InstanceID names this replica as the holder of the export lease. It
+	// must differ between replicas and stay the same across restarts of
+	// one, so that a replica restarted after a crash takes its own lease
+	// back at once instead of waiting for it to expire. Empty: a random
+	// name at each start (a restart then waits up to 5 minutes).
+	InstanceID string
 }
 
 func (c *Config) defaults() {
@@ -164,6 +170,9 @@ func (c Config) Validate() error {
 	if c.MinBatchKeys < 0 || c.MinBatchKeys > export.MaxKeys/2 {
 		errs = append(errs, fmt.Errorf("min batch keys %d out of range", c.MinBatchKeys))
 	}
+	if len(c.InstanceID) > 200 {
+		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
+	}
 	if c.Retention < 14*24*time.Hour {
 		errs = append(errs, fmt.Errorf("retention %v: keys must stay available for 14 days", c.Retention))
 	}
@@ -207,9 +216,13 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server: config: %w", err)
 	}
-	id := make([]byte, 8)
-	rand.Read(id)
-	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics(),
+	instance := cfg.InstanceID
+	if instance == "" {
+		id := make([]byte, 8)
+		rand.Read(id)
+		instance = hex.EncodeToString(id)
+	}
+	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: instance, metrics: newMetrics(),
 		comparePassword: bcrypt.CompareHashAndPassword}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {

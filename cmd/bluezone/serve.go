@@ -2,18 +2,23 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/blob"
+	"github.com/bluezone-vn/bluezone/internal/atomicfile"
 	"github.com/bluezone-vn/bluezone/server"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -26,6 +31,7 @@ type serverFlags struct {
 	minBatchKeys                             *int
 	s3                                       blob.S3Config
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
+	instanceID                               *string // serve only
 }
 
 func envOr(name, def string) string {
@@ -72,6 +78,16 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	if f.trustedProxyHeader != nil {
 		cfg.TrustedProxyHeader = *f.trustedProxyHeader
 	}
+	if f.instanceID != nil {
+		cfg.InstanceID = *f.instanceID
+		if cfg.InstanceID == "" {
+			id, err := instanceID(*f.dataDir)
+			if err != nil {
+				return nil, nil, err
+			}
+			cfg.InstanceID = id
+		}
+	}
 	url := *f.databaseURL
 	if url == "" {
 		if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
@@ -105,6 +121,35 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	return s, db, nil
 }
 
+// instanceIDFile keeps the name this server holds the export lease under,
+// so that it is the same after a restart (see server.Config.InstanceID).
+const instanceIDFile = "instance-id"
+
+// instanceID reads the instance id kept in dataDir, making one on first
+// start: the host's name and random hex, so that two servers started from
+// copies of one directory still differ (unless the copy includes the file).
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, instanceIDFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	host, _ := os.Hostname()
+	r := make([]byte, 8)
+	rand.Read(r)
+	id := strings.Trim(host+"-"+hex.EncodeToString(r), "-")
+	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return id, nil
+}
+
 func serveCommand() *command {
 	return &command{
 		name: "serve",
@@ -123,6 +168,9 @@ func serveCommand() *command {
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
 					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
+			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
+				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
+					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
