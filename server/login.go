@@ -108,12 +108,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !attempt.OK {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
-		first, err := s.db.TakeAttempt(ctx, []store.Limit{{Subject: "throttled:" + addr, Max: 1, Window: loginWindow}}, now)
-		if err != nil {
-			s.log.ErrorContext(ctx, "login", "err", err)
-		} else if first.OK {
-			s.audit(ctx, email, "login_throttled", "from "+addr+"; further refusals from there are not logged for 15 minutes")
-		}
+		s.auditAtMost(ctx, "throttled:"+addr, 1, email, "login_throttled", "from "+addr)
 		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
 		return
 	}

@@ -32,6 +32,9 @@ type serverFlags struct {
 	s3                                       blob.S3Config
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 	instanceID                               *string // serve only
+	// existing: the command works on the server's database and must not
+	// create a new one (the operator commands).
+	existing bool
 }
 
 func envOr(name, def string) string {
@@ -90,10 +93,16 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	}
 	url := *f.databaseURL
 	if url == "" {
-		if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
+		url = filepath.Join(*f.dataDir, "bluezone.db")
+		if f.existing {
+			// A new empty database here would get codes no server knows.
+			if _, err := os.Stat(url); err != nil {
+				abs, _ := filepath.Abs(url)
+				return nil, nil, fmt.Errorf("no server database at %s (%w): run this where serve keeps its data, or point it there with --data-dir DIR ($BLUEZONE_DATA_DIR) or --database-url postgres://… ($BLUEZONE_DATABASE_URL)", abs, err)
+			}
+		} else if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
 			return nil, nil, err
 		}
-		url = filepath.Join(*f.dataDir, "bluezone.db")
 	}
 	exportsDir := *f.exportsDir
 	if exportsDir == "" {
