@@ -63,7 +63,24 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.portalRoutes(mux)
-	return mux
+	return s.commonHeaders(mux)
+}
+
+// hstsMaxAge is a year, what browsers' preload lists ask for.
+const hstsMaxAge = "max-age=31536000"
+
+// commonHeaders sets what every response carries: nosniff, so that no
+// browser takes an export file or a padded JSON answer for a page, and,
+// when browsers reach us over TLS, Strict-Transport-Security, so that
+// they never fall back to plain HTTP.
+func (s *Server) commonHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.overTLS(r) {
+			w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func decode(body []byte, v any) error {

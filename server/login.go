@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -95,6 +96,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := cutEmail(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	addr := s.clientAddr(r)
+	if !s.loginFormToken(r) || !sameOrigin(r) {
+		s.auditBounded(ctx, "csrf-login:"+addr, email, "csrf_refused", "POST /portal/login from "+addr+": no matching form token, or another Origin")
+		s.loginPage(w, r, http.StatusForbidden, "The sign-in form had expired. Sign in again.")
+		return
+	}
 	now := s.now()
 	attempt, err := s.db.TakeAttempt(ctx, []store.Limit{
 		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair, Window: loginWindow},
@@ -109,7 +115,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
 		s.auditAtMost(ctx, "throttled:"+addr, 1, email, "login_throttled", "from "+addr)
-		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
+		s.loginPage(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait 15 minutes and try again.")
 		return
 	}
 	o, err := s.db.OfficialByEmail(ctx, email)
@@ -125,7 +131,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// answer as slowly as wrong passwords.
 	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
 		s.audit(ctx, email, "login_failed", "")
-		s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
+		s.loginPage(w, r, http.StatusUnauthorized, "Wrong email or password.")
 		return
 	}
 	if err := s.db.RefundAttempt(ctx, attempt.ID); err != nil {
@@ -141,7 +147,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
 	s.audit(ctx, o.Email, "login", "")
 	target := "/portal/stats"
 	if roleRank(o.Role) >= roleRank(RoleOfficial) {
@@ -149,6 +155,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// loginCSRFCookie holds the sign-in form's token before there is a
+// session: the form carries the same value (a double-submit token), which a
+// cross-site page can neither read nor set, so that it cannot sign a
+// browser in to an account of the attacker's choosing.
+const loginCSRFCookie = "bz_login_csrf"
+
+// loginPage renders the sign-in form with its token, reusing the browser's
+// token cookie when it has one.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	tok := ""
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) == 43 {
+		tok = c.Value
+	} else {
+		b := make([]byte, 32)
+		rand.Read(b)
+		tok = base64.RawURLEncoding.EncodeToString(b)
+		http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/portal/", HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
+	}
+	s.render(w, r, status, "login.html", portalPage{Title: "Sign in", Error: errMsg, CSRF: tok})
+}
+
+// loginFormToken reports whether the sign-in form's token matches its cookie.
+func (s *Server) loginFormToken(r *http.Request) bool {
+	c, err := r.Cookie(loginCSRFCookie)
+	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// overTLS reports whether the browser speaks TLS to us, directly or to the
+// TLS-terminating proxy in front (Config.BehindTLSProxy).
+func (s *Server) overTLS(r *http.Request) bool { return r.TLS != nil || s.cfg.BehindTLSProxy }
 
 // maxFormBytes bounds the body of every portal form: the largest (risk
 // settings) is well under 4 KiB.

@@ -87,7 +87,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 		http.Redirect(w, r, "/portal/stats", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /portal/login", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "login.html", portalPage{Title: "Sign in"})
+		s.loginPage(w, r, http.StatusOK, "")
 	})
 	mux.HandleFunc("POST /portal/login", s.login)
 	mux.HandleFunc("GET /portal/bootstrap", func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /portal/bootstrap", s.bootstrap)
 	mux.Handle("POST /portal/logout", s.authed(RoleViewer, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		s.db.DeleteSession(r.Context(), pr.session.TokenHash)
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
 		s.audit(r.Context(), pr.me.Email, "logout", "")
 		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
 	}))

@@ -107,9 +107,11 @@ type Config struct {
 	// service, all replicas and addresses together, in a minute; beyond it
 	// every verification is refused until the minute has passed (default 60).
 	VerifyFailuresPerMinute int
-	// SecureCookies marks portal cookies Secure even when the server itself
-	// speaks plain HTTP behind a TLS-terminating proxy.
-	SecureCookies bool
+	// BehindTLSProxy says that a proxy in front terminates TLS although the
+	// server itself speaks plain HTTP: portal cookies are then marked
+	// Secure and responses carry Strict-Transport-Security, as when the
+	// server speaks TLS itself.
+	BehindTLSProxy bool
 	// TrustedProxyHeader names the header (say, X-Forwarded-For) in which a
 	// reverse proxy in front of the server gives the client's address, for
 	// the sign-in and verification limits. Empty (the default): the peer's address is used,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -32,6 +33,7 @@ type serverFlags struct {
 	s3                                       blob.S3Config
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 	instanceID                               *string // serve only
+	behindTLSProxy                           *bool   // serve only
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
@@ -80,6 +82,9 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys}
 	if f.trustedProxyHeader != nil {
 		cfg.TrustedProxyHeader = *f.trustedProxyHeader
+	}
+	if f.behindTLSProxy != nil {
+		cfg.BehindTLSProxy = *f.behindTLSProxy
 	}
 	if f.instanceID != nil {
 		cfg.InstanceID = *f.instanceID
@@ -177,12 +182,29 @@ func serveCommand() *command {
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
 					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
+			tlsCert := fs.String("tls-cert", envOr("BLUEZONE_TLS_CERT", ""), "serve HTTPS with this certificate (PEM, chain after the leaf); needs --tls-key [$BLUEZONE_TLS_CERT]")
+			tlsKey := fs.String("tls-key", envOr("BLUEZONE_TLS_KEY", ""), "the private key (PEM) of --tls-cert [$BLUEZONE_TLS_KEY]")
+			sf.behindTLSProxy = fs.Bool("behind-tls-proxy", envOr("BLUEZONE_BEHIND_TLS_PROXY", "") == "true",
+				"a reverse proxy in front terminates TLS: mark portal cookies Secure and send Strict-Transport-Security although\n"+
+					"this server speaks plain HTTP (both happen anyway with --tls-cert) [$BLUEZONE_BEHIND_TLS_PROXY=true]")
 			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
 				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
 					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
+				}
+				if (*tlsCert == "") != (*tlsKey == "") {
+					return usageErrorf("serve: --tls-cert and --tls-key go together")
+				}
+				scheme := "http"
+				var cert tls.Certificate
+				if *tlsCert != "" {
+					var err error
+					if cert, err = tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+						return fmt.Errorf("serve: TLS certificate: %w", err)
+					}
+					scheme = "https"
 				}
 				log := slog.New(slog.NewTextHandler(st.err, nil))
 				s, db, err := sf.open(ctx, log)
@@ -195,21 +217,29 @@ func serveCommand() *command {
 					return err
 				}
 				hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-				log.Info("bluezone server listening", "url", "http://"+ln.Addr().String(), "database", db.Backend(),
-					"exports", "http://"+ln.Addr().String()+"/exports/index.txt")
-				fmt.Fprintf(st.out, "Bluezone server on http://%s\n  portal:            http://%s/portal/\n  export public key: http://%s/exports/public.pem\n",
-					ln.Addr(), ln.Addr(), ln.Addr())
+				if scheme == "https" {
+					hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+				}
+				base := scheme + "://" + ln.Addr().String()
+				log.Info("bluezone server listening", "url", base, "database", db.Backend(), "exports", base+"/exports/index.txt")
+				fmt.Fprintf(st.out, "Bluezone server on %s\n  portal:            %s/portal/\n  export public key: %s/exports/public.pem\n", base, base, base)
 				tok, err := s.BootstrapToken(ctx)
 				if err != nil {
 					return err
 				}
 				if tok != "" {
-					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    http://%s/portal/bootstrap?token=%s\n", ln.Addr(), tok)
+					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    %s/portal/bootstrap?token=%s\n", base, tok)
 				}
 				workerDone := make(chan struct{})
 				go func() { defer close(workerDone); s.RunBackground(ctx, *exportEvery) }()
 				serveErr := make(chan error, 1)
-				go func() { serveErr <- hs.Serve(ln) }()
+				go func() {
+					if hs.TLSConfig != nil {
+						serveErr <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+					} else {
+						serveErr <- hs.Serve(ln)
+					}
+				}()
 				select {
 				case err := <-serveErr:
 					return err
