@@ -119,10 +119,11 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 			return
 		}
+		chaff := r.Header.Get(api.ChaffHeader) == api.ChaffFake
 		var attempt verifyAttempt
 		if limited {
 			var ok bool
-			if attempt, ok = s.takeVerifyAttempt(w, r); !ok {
+			if attempt, ok = s.takeVerifyAttempt(w, r, chaff); !ok {
 				return
 			}
 		}
@@ -131,7 +132,7 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 				s.endVerifyAttempt(r.Context(), attempt, o)
 			}
 		}
-		if r.Header.Get(api.ChaffHeader) == api.ChaffFake {
+		if chaff {
 			end(verifyChaff)
 			if opt.publish {
 				s.metrics.publishes.Inc()

@@ -32,18 +32,24 @@ type verifyAttempt struct {
 	id int64
 }
 
-// takeVerifyAttempt counts a verification (real or chaff, alike) against
-// the limit of its client address and the global limit of failures. It
-// answers 429 itself, with Retry-After, and returns false when a limit is
-// full.
-func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request) (verifyAttempt, bool) {
+// takeVerifyAttempt counts a verification against the limits of its
+// client address and the global limit of failures. It answers 429 itself,
+// with Retry-After, and returns false when a limit is full.
+//
+// Chaff counts against its address as a failed guess does, so that a
+// client sees the same limits whatever it sends, and is refused by a full
+// global limit like a real request; but it is never counted among the
+// service's failures (which would otherwise be sized for chaff, not
+// guesses), so it only checks that limit, without its lock: chaff, sent by
+// every phone, must not queue behind the country's verifications.
+func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff bool) (verifyAttempt, bool) {
 	ctx := r.Context()
 	now := s.now()
 	addr := s.clientAddr(r)
 	a, err := s.db.TakeAttempt(ctx, []store.Limit{
 		{Subject: "verify-addr-minute:" + addr, Max: s.cfg.VerifyPerAddressPerMinute, Window: verifyAddrBurstWindow},
 		{Subject: "verify-addr-hour:" + addr, Max: s.cfg.VerifyPerAddressPerHour, Window: verifyAddrWindow},
-		{Subject: verifyGlobalSubject, Max: s.cfg.VerifyFailuresPerMinute, Window: verifyGlobalWindow},
+		{Subject: verifyGlobalSubject, Max: s.cfg.VerifyFailuresPerMinute, Window: verifyGlobalWindow, CheckOnly: chaff},
 	}, now)
 	if err != nil {
 		s.log.ErrorContext(ctx, "verify limit", "err", err)
@@ -75,21 +81,18 @@ type verifyOutcome int
 const (
 	verifySucceeded verifyOutcome = iota // a code was claimed: counts against no limit
 	verifyFailed                         // a guess that failed: counts against both
-	verifyChaff                          // a fake request: counts against its address only
+	verifyChaff                          // a fake request: counts against its address only (see takeVerifyAttempt)
 	verifyBroken                         // the server failed: counts against no limit
 )
 
-// endVerifyAttempt gives back what the outcome must not count. Chaff counts
-// against its address as a failed guess does, so that a client sees the
-// same limits whatever it sends; it does not count as a failure of the
-// service, which would otherwise be sized for chaff, not for guesses.
+// endVerifyAttempt gives back what the outcome must not count.
 func (s *Server) endVerifyAttempt(ctx context.Context, a verifyAttempt, o verifyOutcome) {
 	var err error
 	switch o {
 	case verifySucceeded, verifyBroken:
 		err = s.db.RefundAttempt(ctx, a.id)
 	case verifyChaff:
-		err = s.db.RefundAttempt(ctx, a.id, verifyGlobalSubject)
+		// Counted against its address only already.
 	case verifyFailed:
 		s.metrics.verifyFailed.Inc()
 	}

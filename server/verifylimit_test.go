@@ -203,3 +203,24 @@ func TestVerifyGlobalLimitAcrossReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestChaffAndTheGlobalLimit: chaff is refused by a full global limit like
+// a real request, but does not fill it: phones' chaff cannot lock the
+// country's verifications.
+func TestChaffAndTheGlobalLimit(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{TrustedProxyHeader: "X-Forwarded-For", VerifyFailuresPerMinute: 5})
+	for i := 0; i < 20; i++ {
+		if a, _ := tryVerify(e.http.URL, "12345678", fmt.Sprintf("10.2.0.%d", i+1), true); a.status != 200 {
+			t.Fatalf("chaff %d: %+v", i, a)
+		}
+	}
+	if a, _ := tryVerify(e.http.URL, "12345678", "10.3.0.1", false); a.status != 400 {
+		t.Fatalf("a guess after 20 chaff requests: %+v, want 400 (chaff is not a failure)", a)
+	}
+	for i := 0; i < 4; i++ {
+		tryVerify(e.http.URL, "12345678", fmt.Sprintf("10.3.0.%d", i+2), false)
+	}
+	if a, _ := tryVerify(e.http.URL, "12345678", "10.4.0.1", true); a.status != 429 || a.code != "too_many_requests" {
+		t.Fatalf("chaff while the global limit is full: %+v, want 429 like a real request", a)
+	}
+}

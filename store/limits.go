@@ -16,6 +16,11 @@ type Limit struct {
 	Subject string
 	Max     int
 	Window  time.Duration
+	// CheckOnly: a full limit refuses the attempt, but the attempt is not
+	// counted against it, and takes no lock for it, so that frequent
+	// attempts that must only obey a shared limit do not wait for each
+	// other.
+	CheckOnly bool
 }
 
 // Attempt is the answer of TakeAttempt.
@@ -47,9 +52,11 @@ func (db *DB) TakeAttempt(ctx context.Context, limits []Limit, now time.Time) (A
 		return Attempt{}, fmt.Errorf("store: attempt: %w", err)
 	}
 	id := int64(binary.BigEndian.Uint64(b[:])>>1) | 1 // positive and never 0, fits BIGINT
-	subjects := make([]string, len(limits))
-	for i, l := range limits {
-		subjects[i] = l.Subject
+	var subjects []string
+	for _, l := range limits {
+		if !l.CheckOnly {
+			subjects = append(subjects, l.Subject)
+		}
 	}
 	slices.Sort(subjects) // one lock order for all, so no deadlocks
 	var out Attempt
@@ -78,6 +85,9 @@ func (db *DB) TakeAttempt(ctx context.Context, limits []Limit, now time.Time) (A
 			}
 		}
 		for _, l := range limits {
+			if l.CheckOnly {
+				continue
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (attempt, subject, at) VALUES ($1, $2, $3)`, id, l.Subject, now.Unix()); err != nil {
 				return err
 			}

@@ -77,3 +77,25 @@ func TestAttemptsAcrossConnections(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckOnlyLimits: a check-only limit refuses when full but does not
+// count the attempt.
+func TestCheckOnlyLimits(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		shared := store.Limit{Subject: "shared", Max: 1, Window: time.Minute}
+		check := shared
+		check.CheckOnly = true
+		for i := 0; i < 3; i++ {
+			if a, err := db.TakeAttempt(ctx, []store.Limit{{Subject: "own", Max: 10, Window: time.Minute}, check}, now); err != nil || !a.OK {
+				t.Fatalf("check-only attempt %d: %+v %v", i, a, err)
+			}
+		}
+		if a, _ := db.TakeAttempt(ctx, []store.Limit{shared}, now); !a.OK {
+			t.Fatal("check-only attempts were counted")
+		}
+		if a, _ := db.TakeAttempt(ctx, []store.Limit{check}, now); a.OK || a.Refused != "shared" {
+			t.Fatalf("check-only against a full limit: %+v, want refused", a)
+		}
+	})
+}
