@@ -21,17 +21,36 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// Store is what the server needs of its database (store.DB implements it).
-// New needs of it come as small role interfaces embedded here.
+// Store is what the server needs of its database (store.DB implements it),
+// made of one small interface per role.
 type Store interface {
+	CodeStore
 	KeyPublisher
+	ExportStore
+	PortalStore
 	Limiter
 	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
+	AddStat(ctx context.Context, day int64, name string, delta int64) error
+	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
+	Ping(ctx context.Context) error
+}
+
+// CodeStore keeps verification codes, as HMACs only (store.DB implements it).
+type CodeStore interface {
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
+	// ClaimCode uses a code once; a used code keeps no link to the moment
+	// of its claim or its issuer (see store.DB.ClaimCode).
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
 	GetCode(ctx context.Context, id int64) (store.Code, error)
 	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
+	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
+}
+
+// ExportStore is what the export worker needs: the keys of a batch, the
+// lease that lets one replica work, the record of written batches, and
+// retention (store.DB implements it).
+type ExportStore interface {
 	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
 	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
@@ -39,11 +58,11 @@ type Store interface {
 	Exports(ctx context.Context, since time.Time) ([]store.Export, error)
 	LastExportEnd(ctx context.Context) (time.Time, error)
 	DeleteBefore(ctx context.Context, t time.Time) ([]string, error)
-	AddStat(ctx context.Context, day int64, name string, delta int64) error
-	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
-	Ping(ctx context.Context) error
+}
 
-	// The portal's accounts, sessions and audit log.
+// PortalStore keeps the portal's accounts, sessions, settings and audit log
+// (store.DB implements it).
+type PortalStore interface {
 	Setting(ctx context.Context, name string) (string, error)
 	SetSetting(ctx context.Context, name, value string) error
 	CreateOfficial(ctx context.Context, o store.Official) (int64, error)
@@ -58,7 +77,6 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	Audit(ctx context.Context, limit int) ([]store.AuditEntry, error)
-	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
 }
 
 // KeyPublisher stores published keys within the per-code cap (store.DB
