@@ -190,6 +190,10 @@ func (c Config) Validate() error {
 	if c.MinBatchKeys < 0 || c.MinBatchKeys > export.MaxKeys/2 {
 		errs = append(errs, fmt.Errorf("min batch keys %d out of range", c.MinBatchKeys))
 	}
+	if c.VerifyPerAddressPerMinute < 1 || c.VerifyPerAddressPerHour < c.VerifyPerAddressPerMinute || c.VerifyFailuresPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("verification limits %d a minute and %d an hour per address, %d failures a minute: want at least 1, and the hour's at least the minute's",
+			c.VerifyPerAddressPerMinute, c.VerifyPerAddressPerHour, c.VerifyFailuresPerMinute))
+	}
 	if len(c.InstanceID) > 200 {
 		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
 	}

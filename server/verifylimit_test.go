@@ -148,7 +148,7 @@ func TestVerifyLimitPerAddress(t *testing.T) {
 // TestVerifyRetryAfter: the delay given is when the oldest counted guess
 // leaves the window.
 func TestVerifyRetryAfter(t *testing.T) {
-	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{VerifyPerAddressPerMinute: 5, VerifyPerAddressPerHour: 2})
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{VerifyPerAddressPerMinute: 2, VerifyPerAddressPerHour: 2})
 	tryVerify(e.http.URL, "11111111", "", false)
 	e.clock.add(10 * time.Minute)
 	tryVerify(e.http.URL, "11111112", "", false)

@@ -34,6 +34,8 @@ type serverFlags struct {
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 	instanceID                               *string // serve only
 	behindTLSProxy                           *bool   // serve only
+	verifyPerMinute, verifyPerHour           *int    // serve only
+	verifyFailuresPerMinute                  *int    // serve only
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
@@ -85,6 +87,8 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	}
 	if f.behindTLSProxy != nil {
 		cfg.BehindTLSProxy = *f.behindTLSProxy
+		cfg.VerifyPerAddressPerMinute, cfg.VerifyPerAddressPerHour = *f.verifyPerMinute, *f.verifyPerHour
+		cfg.VerifyFailuresPerMinute = *f.verifyFailuresPerMinute
 	}
 	if f.instanceID != nil {
 		cfg.InstanceID = *f.instanceID
@@ -187,6 +191,13 @@ func serveCommand() *command {
 			sf.behindTLSProxy = fs.Bool("behind-tls-proxy", envOr("BLUEZONE_BEHIND_TLS_PROXY", "") == "true",
 				"a reverse proxy in front terminates TLS: mark portal cookies Secure and send Strict-Transport-Security although\n"+
 					"this server speaks plain HTTP (both happen anyway with --tls-cert) [$BLUEZONE_BEHIND_TLS_PROXY=true]")
+			sf.verifyPerMinute = fs.Int("verify-per-address-per-minute", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE", 10),
+				"code verifications one client address (IPv6: /64) may try in a minute; right codes are given back [$BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE]")
+			sf.verifyPerHour = fs.Int("verify-per-address-per-hour", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR", 60),
+				"the same in an hour; raise both when many phones share one address (a carrier's NAT) [$BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR]")
+			sf.verifyFailuresPerMinute = fs.Int("verify-failures-per-minute", envInt("BLUEZONE_VERIFY_FAILURES_PER_MINUTE", 60),
+				"failed code verifications of the whole service in a minute, all replicas together, before every verification\n"+
+					"waits (docs/security.md gives the attacker's bound) [$BLUEZONE_VERIFY_FAILURES_PER_MINUTE]")
 			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
 				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
 					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
