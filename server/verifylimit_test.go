@@ -224,3 +224,16 @@ func TestChaffAndTheGlobalLimit(t *testing.T) {
 		t.Fatalf("chaff while the global limit is full: %+v, want 429 like a real request", a)
 	}
 }
+
+// TestVerifyLimitPerIPv6Block: addresses of one IPv6 /64, which one
+// subscriber gets, count as one client.
+func TestVerifyLimitPerIPv6Block(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{TrustedProxyHeader: "X-Forwarded-For"})
+	got := guessCodes(t, 30, []string{e.http.URL}, func(i int) string { return fmt.Sprintf("2001:db8:5:6::%x", i+1) })
+	if got[400] > defaultVerifyPerAddressPerMinute || got[400]+got[429] != 30 {
+		t.Fatalf("30 guesses from 30 addresses of one /64: %v; want at most %d × 400", got, defaultVerifyPerAddressPerMinute)
+	}
+	if a, _ := tryVerify(e.http.URL, e.issueShortCode(t), "2001:db8:5:7::1", false); a.status != 200 {
+		t.Fatalf("the next /64: %+v, want 200", a)
+	}
+}

@@ -17,7 +17,9 @@ type Code struct {
 	ReportType int32
 	// TestDay (Unix days) is the symptom onset or test date for F0, and the
 	// exposure date for F1 (RECURSIVE): keys before it are refused.
-	TestDay   int64
+	TestDay int64
+	// Once the code is claimed, IssuedAt, ExpiresAt and ClaimedAt are
+	// only whole days and IssuedBy is empty (see ClaimCode).
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	IssuedBy  string
