@@ -18,9 +18,11 @@ const maxChaffDelay = 2 * time.Second
 // chaffDelay learns how long the real answers of one endpoint take, so
 // that its chaff answers take as long: a fixed delay (formerly 50 ms
 // against real answers of 0.4–2 ms) told chaff apart by its timing alone.
-// Like the Corona-Warn-App's server it keeps a moving average of recent
-// real answers and draws each delay around it with jitter, here uniformly
-// from 0.5 to 1.5 times the average.
+// Like the Corona-Warn-App's submission server (its FakeDelayManager: an
+// exponential moving average, Poisson jitter in milliseconds) it follows a
+// moving average of real answers and draws each delay around it; here the
+// mean of the last 64 and jitter uniformly from 0.5 to 1.5 times it, whose
+// spread stays in proportion at the millisecond scale of our answers.
 type chaffDelay struct {
 	mu      sync.Mutex
 	initial time.Duration

@@ -11,11 +11,10 @@ import (
 
 // Code verification limits (see docs/security.md for the bound they give).
 // An 8-digit code is one of 10⁸: unthrottled, a client sending thousands of
-// guesses a second finds live codes. As in Google's EN verification server
-// and the Corona-Warn-App's, guesses are limited per client address and,
-// against guesses spread over many addresses, failures are limited for the
-// whole service; both counts live in the database, so every replica shares
-// them.
+// guesses a second finds live codes. Guesses are limited per client
+// address and, against guesses spread over many addresses, failures are
+// limited for the whole service; both counts live in the database, so
+// every replica shares them.
 const (
 	verifyAddrBurstWindow = time.Minute
 	verifyAddrWindow      = time.Hour
