@@ -29,9 +29,13 @@ const (
 	// (ASN.1) made with the export signing key.
 	RiskConfigName    = "risk-config.json"
 	RiskConfigSigName = "risk-config.sig"
-	// ChaffHeader marks a fake request: phones send them on a schedule so
-	// that a real upload cannot be told apart on the wire. Any value counts.
+	// ChaffHeader marks a fake request (ChaffFake): phones send them on a
+	// schedule so that a real upload cannot be told apart on the wire. Real
+	// requests carry it too, as ChaffReal, a value of the same length, so
+	// that both are the same size; any value but ChaffFake is real.
 	ChaffHeader = "X-Bluezone-Chaff"
+	ChaffFake   = "1"
+	ChaffReal   = "0"
 )
 
 // Error is the body of every non-200 answer.

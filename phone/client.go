@@ -140,8 +140,12 @@ func (c *Client) post(ctx context.Context, path string, body any, size int, chaf
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	// Real and fake requests carry the header, with values of one length,
+	// so that they are the same size on the wire.
 	if chaff {
-		req.Header.Set(api.ChaffHeader, "1")
+		req.Header.Set(api.ChaffHeader, api.ChaffFake)
+	} else {
+		req.Header.Set(api.ChaffHeader, api.ChaffReal)
 	}
 	resp, err := c.http().Do(req)
 	if err != nil {

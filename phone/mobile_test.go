@@ -30,7 +30,7 @@ type seenRequest struct {
 func (s *appAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	s.mu.Lock()
-	s.seen = append(s.seen, seenRequest{r.URL.Path, len(body), r.Header.Get(api.ChaffHeader) != ""})
+	s.seen = append(s.seen, seenRequest{r.URL.Path, len(body), r.Header.Get(api.ChaffHeader) == api.ChaffFake})
 	s.mu.Unlock()
 	var out any
 	switch r.URL.Path {

@@ -96,7 +96,7 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 			return res, err
 		}
 	}
-	if err := s.db.PruneLogins(ctx, now.Add(-loginWindow)); err != nil {
+	if err := s.db.PruneAttempts(ctx, now.Add(-attemptsKeptFor)); err != nil {
 		return res, err
 	}
 	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {
@@ -141,7 +141,6 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 		return 0, nil // another replica finished it after a lease hand-over
 	}
 	s.metrics.exports.Inc()
-	s.metrics.exportKeys.Add(float64(len(keys)))
 	s.stat(ctx, "exports", 1)
 	s.stat(ctx, "export_bytes", int64(buf.Len()))
 	s.log.InfoContext(ctx, "export written", "file", name, "keys", len(keys), "revoked", len(revoked), "padding", padding, "bytes", buf.Len())

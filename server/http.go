@@ -28,15 +28,17 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
-		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h)))
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, apiOptions{publish: route == api.PathPublish})))
 	}
-	handle(api.PathVerify, func(ctx context.Context, body []byte) (any, error) {
+	// Verification alone is limited: it is where codes can be guessed;
+	// certificates and uploads need what a verification gave.
+	mux.Handle("POST "+api.PathVerify, s.instrument(api.PathVerify, s.apiHandler(func(ctx context.Context, body []byte) (any, error) {
 		var req api.VerifyRequest
 		if err := decode(body, &req); err != nil {
 			return nil, err
 		}
 		return s.Verify(ctx, req.Code)
-	})
+	}, apiOptions{limited: true})))
 	handle(api.PathCertificate, func(ctx context.Context, body []byte) (any, error) {
 		var req api.CertificateRequest
 		if err := decode(body, &req); err != nil {
@@ -61,7 +63,24 @@ func (s *Server) Handler() http.Handler {
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
 	s.portalRoutes(mux)
-	return mux
+	return s.commonHeaders(mux)
+}
+
+// hstsMaxAge is a year, what browsers' preload lists ask for.
+const hstsMaxAge = "max-age=31536000"
+
+// commonHeaders sets what every response carries: nosniff, so that no
+// browser takes an export file or a padded JSON answer for a page, and,
+// when browsers reach us over TLS, Strict-Transport-Security, so that
+// they never fall back to plain HTTP.
+func (s *Server) commonHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.overTLS(r) {
+			w.Header().Set("Strict-Transport-Security", hstsMaxAge)
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 func decode(body []byte, v any) error {
@@ -77,25 +96,59 @@ func decode(body []byte, v any) error {
 	return nil
 }
 
-// apiHandler reads the body, answers chaff, and writes padded JSON.
-func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error)) http.Handler {
+// apiOptions set how apiHandler treats one endpoint.
+type apiOptions struct {
+	// limited: every request, chaff or real, is counted against the
+	// verification limits first.
+	limited bool
+	// publish: chaff is counted among the uploads of the metrics, so that
+	// they do not tell how many of the answered requests were fake.
+	publish bool
+}
+
+// apiHandler reads the body, answers chaff, and writes padded JSON. Chaff
+// answers take about as long as the endpoint's recent real answers.
+func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error), opt apiOptions) http.Handler {
+	limited := opt.limited
+	delay := newChaffDelay(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		w.Header().Set("Cache-Control", "no-store")
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err != nil {
 			writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 			return
 		}
-		if r.Header.Get(api.ChaffHeader) != "" {
-			// Same size, similar latency, nothing stored.
+		chaff := r.Header.Get(api.ChaffHeader) == api.ChaffFake
+		var attempt verifyAttempt
+		if limited {
+			var ok bool
+			if attempt, ok = s.takeVerifyAttempt(w, r, chaff); !ok {
+				return
+			}
+		}
+		end := func(o verifyOutcome) {
+			if limited {
+				s.endVerifyAttempt(r.Context(), attempt, o)
+			}
+		}
+		if chaff {
+			end(verifyChaff)
+			if opt.publish {
+				s.metrics.publishes.Inc()
+			}
+			// Same size, the latency of real answers, nothing stored.
+			t := time.NewTimer(time.Until(start.Add(delay.draw())))
 			select {
-			case <-time.After(time.Duration(s.cfg.ChaffResponseMs) * time.Millisecond):
+			case <-t.C:
 			case <-r.Context().Done():
+				t.Stop()
 			}
 			writeJSON(w, http.StatusOK, struct{}{})
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			end(verifyFailed)
 			writeJSON(w, http.StatusUnsupportedMediaType, &apiErr(415, "bad_content_type", "send Content-Type: application/json").Body)
 			return
 		}
@@ -103,13 +156,19 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae):
+			end(verifyFailed)
 			s.metrics.errors.WithLabelValues(ae.Body.Code).Inc()
 			writeJSON(w, ae.Status, &ae.Body)
 		case err != nil:
+			end(verifyBroken)
 			s.metrics.errors.WithLabelValues("internal").Inc()
 			s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
 			writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
 		default:
+			end(verifySucceeded)
+			// Chaff imitates successful answers: those are what a real
+			// upload, which chaff stands for, gets.
+			delay.observe(time.Since(start))
 			writeJSON(w, http.StatusOK, resp)
 		}
 	})

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"net"
@@ -30,13 +31,14 @@ const (
 // counted or written into the audit log.
 const maxEmailBytes = 254
 
-// LoginLimiter throttles portal sign-ins (store.DB implements it); see
-// store.DB.TakeLoginAttempt. The count and the check must be one atomic
-// step shared by all replicas.
-type LoginLimiter interface {
-	TakeLoginAttempt(ctx context.Context, limits []store.LoginLimit, now, since time.Time) (attempt int64, ok bool, err error)
-	RefundLoginAttempt(ctx context.Context, attempt int64) error
-	PruneLogins(ctx context.Context, before time.Time) error
+// Limiter counts attempts against limits that every replica shares
+// (store.DB implements it; see store.DB.TakeAttempt): portal sign-ins and
+// code verification both use it. The count and the check must be one
+// atomic step.
+type Limiter interface {
+	TakeAttempt(ctx context.Context, limits []store.Limit, now time.Time) (store.Attempt, error)
+	RefundAttempt(ctx context.Context, id int64, subjects ...string) error
+	PruneAttempts(ctx context.Context, before time.Time) error
 }
 
 // dummyHash is compared against when the email has no account (or a
@@ -47,7 +49,7 @@ type LoginLimiter interface {
 // nobody has. TestDummyHashCost checks the cost.
 const dummyHash = "$2a$10$JOzDo2WawutKpQ4akluPjeg7/7u2holj.oX4dJi2HwYd..ohqvy8G"
 
-// clientAddr is the address the sign-in limits count: the peer's, or behind
+// clientAddr is the address the sign-in and verification limits count: the peer's, or behind
 // a reverse proxy (Config.TrustedProxyHeader) the last address of that
 // header, the one the proxy itself added (earlier ones are the client's own
 // claims). IPv6 addresses count by /64, the block one subscriber gets.
@@ -94,26 +96,26 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := cutEmail(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	addr := s.clientAddr(r)
+	if !s.loginFormToken(r) || !sameOrigin(r) {
+		s.auditBounded(ctx, "csrf-login:"+addr, email, "csrf_refused", "POST /portal/login from "+addr+": no matching form token, or another Origin")
+		s.loginPage(w, r, http.StatusForbidden, "The sign-in form had expired. Sign in again.")
+		return
+	}
 	now := s.now()
-	attempt, ok, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{
-		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair},
-		{Subject: "addr:" + addr, Max: maxLoginPerAddr},
-		{Subject: "email:" + email, Max: maxLoginPerEmail},
-	}, now, now.Add(-loginWindow))
+	attempt, err := s.db.TakeAttempt(ctx, []store.Limit{
+		{Subject: "pair:" + addr + " " + email, Max: maxLoginPerPair, Window: loginWindow},
+		{Subject: "addr:" + addr, Max: maxLoginPerAddr, Window: loginWindow},
+		{Subject: "email:" + email, Max: maxLoginPerEmail, Window: loginWindow},
+	}, now)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if !ok {
+	if !attempt.OK {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
-		_, first, err := s.db.TakeLoginAttempt(ctx, []store.LoginLimit{{Subject: "throttled:" + addr, Max: 1}}, now, now.Add(-loginWindow))
-		if err != nil {
-			s.log.ErrorContext(ctx, "login", "err", err)
-		} else if first {
-			s.audit(ctx, email, "login_throttled", "from "+addr+"; further refusals from there are not logged for 15 minutes")
-		}
-		s.render(w, r, http.StatusTooManyRequests, "login.html", portalPage{Title: "Sign in", Error: "Too many failed attempts. Wait 15 minutes and try again."})
+		s.auditAtMost(ctx, "throttled:"+addr, 1, email, "login_throttled", "from "+addr)
+		s.loginPage(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait 15 minutes and try again.")
 		return
 	}
 	o, err := s.db.OfficialByEmail(ctx, email)
@@ -129,10 +131,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// answer as slowly as wrong passwords.
 	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
 		s.audit(ctx, email, "login_failed", "")
-		s.render(w, r, http.StatusUnauthorized, "login.html", portalPage{Title: "Sign in", Error: "Wrong email or password."})
+		s.loginPage(w, r, http.StatusUnauthorized, "Wrong email or password.")
 		return
 	}
-	if err := s.db.RefundLoginAttempt(ctx, attempt); err != nil {
+	if err := s.db.RefundAttempt(ctx, attempt.ID); err != nil {
 		s.log.ErrorContext(ctx, "login", "err", err) // the attempt just keeps counting
 	}
 	tok := make([]byte, 32)
@@ -145,7 +147,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/portal/", MaxAge: int(sessionTTL / time.Second),
-		HttpOnly: true, Secure: r.TLS != nil || s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+		HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
 	s.audit(ctx, o.Email, "login", "")
 	target := "/portal/stats"
 	if roleRank(o.Role) >= roleRank(RoleOfficial) {
@@ -153,6 +155,37 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
+
+// loginCSRFCookie holds the sign-in form's token before there is a
+// session: the form carries the same value (a double-submit token), which a
+// cross-site page can neither read nor set, so that it cannot sign a
+// browser in to an account of the attacker's choosing.
+const loginCSRFCookie = "bz_login_csrf"
+
+// loginPage renders the sign-in form with its token, reusing the browser's
+// token cookie when it has one.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
+	tok := ""
+	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) == 43 {
+		tok = c.Value
+	} else {
+		b := make([]byte, 32)
+		rand.Read(b)
+		tok = base64.RawURLEncoding.EncodeToString(b)
+		http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/portal/", HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
+	}
+	s.render(w, r, status, "login.html", portalPage{Title: "Sign in", Error: errMsg, CSRF: tok})
+}
+
+// loginFormToken reports whether the sign-in form's token matches its cookie.
+func (s *Server) loginFormToken(r *http.Request) bool {
+	c, err := r.Cookie(loginCSRFCookie)
+	return err == nil && c.Value != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// overTLS reports whether the browser speaks TLS to us, directly or to the
+// TLS-terminating proxy in front (Config.BehindTLSProxy).
+func (s *Server) overTLS(r *http.Request) bool { return r.TLS != nil || s.cfg.BehindTLSProxy }
 
 // maxFormBytes bounds the body of every portal form: the largest (risk
 // settings) is well under 4 KiB.

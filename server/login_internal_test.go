@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -78,7 +79,21 @@ func TestLoginAlwaysComparesAPassword(t *testing.T) {
 		{"on@moh.gov.vn", "right", 303, []byte("$2a$10$real")},
 	} {
 		compared = nil
-		resp, err := noRedirect.PostForm(hs.URL+"/portal/login", url.Values{"email": {tt.email}, "password": {tt.password}})
+		form, err := noRedirect.Get(hs.URL + "/portal/login") // the form's token cookie
+		if err != nil {
+			t.Fatal(err)
+		}
+		form.Body.Close()
+		tok := ""
+		for _, c := range form.Cookies() {
+			if c.Name == loginCSRFCookie {
+				tok = c.Value
+			}
+		}
+		req, _ := http.NewRequest("POST", hs.URL+"/portal/login", strings.NewReader(url.Values{"email": {tt.email}, "password": {tt.password}, "csrf": {tok}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: loginCSRFCookie, Value: tok})
+		resp, err := noRedirect.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

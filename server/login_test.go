@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"sync"
@@ -33,14 +34,19 @@ func (e *env) addOfficial(t *testing.T, email string) {
 // tryLogin posts the login form, from the address from when it is not ""
 // (in the X-Forwarded-For header), and returns the status.
 func (e *env) tryLogin(email, password, from string) (int, error) {
-	form := url.Values{"email": {email}, "password": {password}}
+	// No redirects: a successful login answers 303.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	csrf, err := loginFormToken(c, e.http.URL)
+	if err != nil {
+		return 0, err
+	}
+	form := url.Values{"email": {email}, "password": {password}, "csrf": {csrf}}
 	req, _ := http.NewRequest("POST", e.http.URL+"/portal/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if from != "" {
 		req.Header.Set("X-Forwarded-For", "203.0.113.66, "+from) // the first entry is the client's claim, not trusted
 	}
-	// No redirects: a successful login answers 303.
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, err

@@ -87,7 +87,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 		http.Redirect(w, r, "/portal/stats", http.StatusSeeOther)
 	})
 	mux.HandleFunc("GET /portal/login", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "login.html", portalPage{Title: "Sign in"})
+		s.loginPage(w, r, http.StatusOK, "")
 	})
 	mux.HandleFunc("POST /portal/login", s.login)
 	mux.HandleFunc("GET /portal/bootstrap", func(w http.ResponseWriter, r *http.Request) {
@@ -96,7 +96,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /portal/bootstrap", s.bootstrap)
 	mux.Handle("POST /portal/logout", s.authed(RoleViewer, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		s.db.DeleteSession(r.Context(), pr.session.TokenHash)
-		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
 		s.audit(r.Context(), pr.me.Email, "logout", "")
 		http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
 	}))
@@ -173,6 +173,31 @@ func (s *Server) audit(ctx context.Context, actor, action, detail string) {
 	}
 }
 
+// Refusals (of a role, a form token, a sign-in) are audited, but anyone
+// can repeat them: at most auditBurst rows per subject and auditBurstWindow,
+// so that a flood of refused requests cannot grow the log.
+const (
+	auditBurst       = 10
+	auditBurstWindow = 15 * time.Minute
+)
+
+// auditBounded appends to the audit log unless subject (who or where the
+// refusals come from) had auditBurst rows in the window already.
+func (s *Server) auditBounded(ctx context.Context, subject, actor, action, detail string) {
+	s.auditAtMost(ctx, subject, auditBurst, actor, action, detail)
+}
+
+func (s *Server) auditAtMost(ctx context.Context, subject string, max int, actor, action, detail string) {
+	a, err := s.db.TakeAttempt(ctx, []store.Limit{{Subject: "audit:" + subject, Max: max, Window: auditBurstWindow}}, s.now())
+	if err != nil {
+		s.log.ErrorContext(ctx, "audit", "err", err)
+		return
+	}
+	if a.OK {
+		s.audit(ctx, actor, action, fmt.Sprintf("%s (rows like this one: at most %d per 15 minutes)", detail, max))
+	}
+}
+
 func roleRank(role string) int {
 	return map[string]int{RoleViewer: 1, RoleOfficial: 2, RoleAdmin: 3}[role]
 }
@@ -205,6 +230,8 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		if roleRank(me.Role) < roleRank(minRole) {
+			s.auditBounded(r.Context(), "forbidden:"+me.Email, me.Email, "role_refused",
+				fmt.Sprintf("%s %s needs the role %s, the account has %s", r.Method, r.URL.Path, minRole, me.Role))
 			http.Error(w, "your role may not do this", http.StatusForbidden)
 			return
 		}
@@ -212,7 +239,13 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 			if !s.parseForm(w, r) {
 				return
 			}
-			if subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) != 1 || !sameOrigin(r) {
+			tokenOK := subtle.ConstantTimeCompare([]byte(r.PostFormValue("csrf")), []byte(sess.CSRF)) == 1
+			if !tokenOK || !sameOrigin(r) {
+				why := "wrong form token"
+				if tokenOK {
+					why = "Origin " + r.Header.Get("Origin")
+				}
+				s.auditBounded(r.Context(), "csrf:"+me.Email, me.Email, "csrf_refused", fmt.Sprintf("POST %s: %s", r.URL.Path, why))
 				http.Error(w, "invalid form token: reload the page and try again", http.StatusForbidden)
 				return
 			}
@@ -352,7 +385,6 @@ func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *porta
 		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
 		return
 	}
-	s.audit(r.Context(), pr.me.Email, "issue_code", fmt.Sprintf("code #%d, %s", c.ID, rt))
 	s.codesPage(w, r, pr, http.StatusOK, "", "", c)
 }
 
@@ -362,7 +394,7 @@ func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *port
 		http.NotFound(w, r)
 		return
 	}
-	n, err := s.RevokeCode(r.Context(), id)
+	n, err := s.RevokeCode(r.Context(), id, pr.me.Email)
 	if errors.Is(err, store.ErrNotFound) {
 		s.codesPage(w, r, pr, http.StatusNotFound, fmt.Sprintf("Code #%d does not exist or is revoked already.", id), "")
 		return
@@ -371,7 +403,6 @@ func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *port
 		s.fail(w, r, err)
 		return
 	}
-	s.audit(r.Context(), pr.me.Email, "revoke_code", fmt.Sprintf("code #%d, %d keys", id, n))
 	s.codesPage(w, r, pr, http.StatusOK, "", fmt.Sprintf("Code #%d revoked; %d published keys will be withdrawn in the next export.", id, n))
 }
 

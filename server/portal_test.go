@@ -27,7 +27,9 @@ type browser struct {
 
 func newBrowser(t *testing.T, base string) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, base: base, c: &http.Client{Jar: jar}}
+	b := &browser{t: t, base: base, c: &http.Client{Jar: jar}}
+	b.do("GET", "/portal/login", nil) // the sign-in form's token, as a browser gets it
+	return b
 }
 
 var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)

@@ -21,17 +21,36 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// Store is what the server needs of its database (store.DB implements it).
-// New needs of it come as small role interfaces embedded here.
+// Store is what the server needs of its database (store.DB implements it),
+// made of one small interface per role.
 type Store interface {
+	CodeStore
 	KeyPublisher
-	LoginLimiter
+	ExportStore
+	PortalStore
+	Limiter
 	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
+	AddStat(ctx context.Context, day int64, name string, delta int64) error
+	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
+	Ping(ctx context.Context) error
+}
+
+// CodeStore keeps verification codes, as HMACs only (store.DB implements it).
+type CodeStore interface {
 	CreateCode(ctx context.Context, c store.Code) (int64, error)
+	// ClaimCode uses a code once; a used code keeps no link to the moment
+	// of its claim or its issuer (see store.DB.ClaimCode).
 	ClaimCode(ctx context.Context, hmac []byte, now time.Time) (store.Code, error)
 	GetCode(ctx context.Context, id int64) (store.Code, error)
 	RevokeCode(ctx context.Context, id int64, now, exportAt time.Time) (int64, error)
+	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
+}
+
+// ExportStore is what the export worker needs: the keys of a batch, the
+// lease that lets one replica work, the record of written batches, and
+// retention (store.DB implements it).
+type ExportStore interface {
 	BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []store.Key, err error)
 	AcquireLease(ctx context.Context, name, owner string, now, expires time.Time) (bool, error)
 	ReleaseLease(ctx context.Context, name, owner string) error
@@ -39,11 +58,11 @@ type Store interface {
 	Exports(ctx context.Context, since time.Time) ([]store.Export, error)
 	LastExportEnd(ctx context.Context) (time.Time, error)
 	DeleteBefore(ctx context.Context, t time.Time) ([]string, error)
-	AddStat(ctx context.Context, day int64, name string, delta int64) error
-	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
-	Ping(ctx context.Context) error
+}
 
-	// The portal's accounts, sessions and audit log.
+// PortalStore keeps the portal's accounts, sessions, settings and audit log
+// (store.DB implements it).
+type PortalStore interface {
 	Setting(ctx context.Context, name string) (string, error)
 	SetSetting(ctx context.Context, name, value string) error
 	CreateOfficial(ctx context.Context, o store.Official) (int64, error)
@@ -58,7 +77,6 @@ type Store interface {
 	DeleteSession(ctx context.Context, hash []byte) error
 	AddAudit(ctx context.Context, e store.AuditEntry) error
 	Audit(ctx context.Context, limit int) ([]store.AuditEntry, error)
-	RecentCodes(ctx context.Context, limit int) ([]store.Code, error)
 }
 
 // KeyPublisher stores published keys within the per-code cap (store.DB
@@ -83,24 +101,46 @@ type Blobs interface {
 
 // Config holds the server's settings. Zero values take the defaults.
 type Config struct {
-	Region          string        // written into exports, e.g. "VN"
-	ExportPeriod    time.Duration // batch length (default 1 h)
-	MinBatchKeys    int           // exports are padded with random keys up to this (default 1000)
-	ShortCodeTTL    time.Duration // 8-digit codes (default 15 min)
-	LongCodeTTL     time.Duration // long codes (default 24 h)
-	TokenTTL        time.Duration // verification tokens (default 24 h)
-	CertificateTTL  time.Duration // publish certificates (default 15 min)
-	Retention       time.Duration // keys and exports (default 14 days)
-	MaxKeysPerCode  int           // keys one code may publish in all (default 30)
-	ChaffResponseMs int           // delay of chaff responses in ms (default 50)
-	// SecureCookies marks portal cookies Secure even when the server itself
-	// speaks plain HTTP behind a TLS-terminating proxy.
-	SecureCookies bool
+	Region         string        // written into exports, e.g. "VN"
+	ExportPeriod   time.Duration // batch length (default 1 h)
+	MinBatchKeys   int           // exports are padded with random keys up to this (default 1000)
+	ShortCodeTTL   time.Duration // 8-digit codes (default 15 min)
+	LongCodeTTL    time.Duration // long codes (default 24 h)
+	TokenTTL       time.Duration // verification tokens (default 24 h)
+	CertificateTTL time.Duration // publish certificates (default 15 min)
+	Retention      time.Duration // keys and exports (default 14 days)
+	MaxKeysPerCode int           // keys one code may publish in all (default 30)
+	// ChaffResponseMs is how long chaff answers of an endpoint take, in ms,
+	// until real answers of it have been timed (default 10); afterwards
+	// they take about as long as the recent real ones.
+	ChaffResponseMs int
+	// VerifyPerAddressPerMinute and VerifyPerAddressPerHour bound the
+	// verifications one client address (an IPv6 /64) may try in a minute
+	// (default 10) and in an hour (default 60); successful ones are given
+	// back. The minute's limit keeps one address from using up the global
+	// limit of failures alone.
+	VerifyPerAddressPerMinute int
+	VerifyPerAddressPerHour   int
+	// VerifyFailuresPerMinute bounds the failed verifications of the whole
+	// service, all replicas and addresses together, in a minute; beyond it
+	// every verification is refused until the minute has passed (default 60).
+	VerifyFailuresPerMinute int
+	// BehindTLSProxy says that a proxy in front terminates TLS although the
+	// server itself speaks plain HTTP: portal cookies are then marked
+	// Secure and responses carry Strict-Transport-Security, as when the
+	// server speaks TLS itself.
+	BehindTLSProxy bool
 	// TrustedProxyHeader names the header (say, X-Forwarded-For) in which a
 	// reverse proxy in front of the server gives the client's address, for
-	// the sign-in limits. Empty (the default): the peer's address is used,
+	// the sign-in and verification limits. Empty (the default): the peer's address is used,
 	// and the header, which any client can send, is ignored.
 	TrustedProxyHeader string
+	// InstanceID names this replica as the holder of the export lease. It
+	// must differ between replicas and stay the same across restarts of
+	// one, so that a replica restarted after a crash takes its own lease
+	// back at once instead of waiting for it to expire. Empty: a random
+	// name at each start (a restart then waits up to 5 minutes).
+	InstanceID string
 }
 
 func (c *Config) defaults() {
@@ -124,8 +164,17 @@ func (c *Config) defaults() {
 	if c.MaxKeysPerCode == 0 {
 		c.MaxKeysPerCode = 30
 	}
+	if c.VerifyPerAddressPerMinute == 0 {
+		c.VerifyPerAddressPerMinute = 10
+	}
+	if c.VerifyPerAddressPerHour == 0 {
+		c.VerifyPerAddressPerHour = 60
+	}
+	if c.VerifyFailuresPerMinute == 0 {
+		c.VerifyFailuresPerMinute = 60
+	}
 	if c.ChaffResponseMs == 0 {
-		c.ChaffResponseMs = 50
+		c.ChaffResponseMs = 10
 	}
 }
 
@@ -140,6 +189,13 @@ func (c Config) Validate() error {
 	}
 	if c.MinBatchKeys < 0 || c.MinBatchKeys > export.MaxKeys/2 {
 		errs = append(errs, fmt.Errorf("min batch keys %d out of range", c.MinBatchKeys))
+	}
+	if c.VerifyPerAddressPerMinute < 1 || c.VerifyPerAddressPerHour < c.VerifyPerAddressPerMinute || c.VerifyFailuresPerMinute < 1 {
+		errs = append(errs, fmt.Errorf("verification limits %d a minute and %d an hour per address, %d failures a minute: want at least 1, and the hour's at least the minute's",
+			c.VerifyPerAddressPerMinute, c.VerifyPerAddressPerHour, c.VerifyFailuresPerMinute))
+	}
+	if len(c.InstanceID) > 200 {
+		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
 	}
 	if c.Retention < 14*24*time.Hour {
 		errs = append(errs, fmt.Errorf("retention %v: keys must stay available for 14 days", c.Retention))
@@ -184,9 +240,13 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server: config: %w", err)
 	}
-	id := make([]byte, 8)
-	rand.Read(id)
-	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: hex.EncodeToString(id), metrics: newMetrics(),
+	instance := cfg.InstanceID
+	if instance == "" {
+		id := make([]byte, 8)
+		rand.Read(id)
+		instance = hex.EncodeToString(id)
+	}
+	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: instance, metrics: newMetrics(),
 		comparePassword: bcrypt.CompareHashAndPassword}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {

@@ -212,7 +212,7 @@ func TestPublishAndExportEndToEnd(t *testing.T) {
 			}
 
 			// Revocation: the keys go out again as REVOKED.
-			if n, err := e.srv.RevokeCode(ctx, code.ID); err != nil || n != 14 {
+			if n, err := e.srv.RevokeCode(ctx, code.ID, "o"); err != nil || n != 14 {
 				t.Fatalf("revoke: %d %v", n, err)
 			}
 			e.clock.add(time.Hour)

@@ -81,19 +81,28 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 		}
 		s.stat(ctx, "codes_issued", 1)
 		s.metrics.codesIssued.Inc()
+		// Here, not in the portal, so that codes issued from the shell
+		// (bluezone codes issue) are in the audit log too.
+		s.audit(ctx, r.IssuedBy, "issue_code", fmt.Sprintf("code #%d, %s", id, r.ReportType))
 		return &IssuedCode{ID: id, Code: code, ExpiresAt: now.Add(ttl)}, nil
 	}
 	return nil, fmt.Errorf("issue code: could not store a new code: %w", lastErr)
 }
 
-// RevokeCode revokes a code; keys already published with it go out as
-// REVOKED in the next export, and phones withdraw the warnings they caused.
-func (s *Server) RevokeCode(ctx context.Context, id int64) (int64, error) {
+// RevokeCode revokes a code on behalf of by (an official's email, or the
+// operator's name), who is named in the audit log; keys already published
+// with it go out as REVOKED in the next export, and phones withdraw the
+// warnings they caused.
+func (s *Server) RevokeCode(ctx context.Context, id int64, by string) (int64, error) {
+	if by == "" {
+		return 0, errors.New("revoke code: who revokes it is required")
+	}
 	now := s.now()
 	n, err := s.db.RevokeCode(ctx, id, now, s.ceilPeriod(now))
 	if err != nil {
 		return 0, err
 	}
+	s.audit(ctx, by, "revoke_code", fmt.Sprintf("code #%d, %d keys", id, n))
 	s.stat(ctx, "codes_revoked", 1)
 	s.stat(ctx, "keys_revoked", n)
 	return n, nil

@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -187,83 +184,6 @@ func (db *DB) Audit(ctx context.Context, limit int) ([]AuditEntry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
-}
-
-// LoginLimit is one limit TakeLoginAttempt checks: at most Max attempts for
-// Subject (say, an email, an address, or both) in the window.
-type LoginLimit struct {
-	Subject string
-	Max     int
-}
-
-// TakeLoginAttempt counts one login attempt against every limit, before the
-// password is checked: when some subject already had its Max attempts since
-// `since`, it records nothing and ok is false. Counting and checking are one
-// transaction, serialised per subject (advisory locks on PostgreSQL, the
-// write lock on SQLite), so parallel attempts, on any replica, cannot all
-// pass a count taken before any of them was recorded. A successful login
-// gives its attempt back with RefundLoginAttempt; PruneLogins forgets old
-// attempts.
-func (db *DB) TakeLoginAttempt(ctx context.Context, limits []LoginLimit, now, since time.Time) (attempt int64, ok bool, err error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return 0, false, fmt.Errorf("store: login attempt: %w", err)
-	}
-	attempt = int64(binary.BigEndian.Uint64(b[:]) >> 1) // positive, fits BIGINT
-	subjects := make([]string, len(limits))
-	for i, l := range limits {
-		subjects[i] = l.Subject
-	}
-	slices.Sort(subjects) // one lock order for all, so no deadlocks
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		if db.postgres {
-			for _, s := range slices.Compact(subjects) {
-				if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 4243))`, s); err != nil {
-					return err
-				}
-			}
-		}
-		for _, l := range limits {
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM login_attempts WHERE subject = $1 AND at >= $2`, l.Subject, since.Unix()).Scan(&n); err != nil {
-				return err
-			}
-			if n >= l.Max {
-				return nil
-			}
-		}
-		for _, l := range limits {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO login_attempts (attempt, subject, at) VALUES ($1, $2, $3)`, attempt, l.Subject, now.Unix()); err != nil {
-				return err
-			}
-		}
-		ok = true
-		return nil
-	})
-	if err != nil {
-		return 0, false, fmt.Errorf("store: login attempt: %w", err)
-	}
-	if !ok {
-		return 0, false, nil
-	}
-	return attempt, true, nil
-}
-
-// RefundLoginAttempt forgets an attempt of TakeLoginAttempt: a successful
-// login counts against no limit.
-func (db *DB) RefundLoginAttempt(ctx context.Context, attempt int64) error {
-	if _, err := db.sql.ExecContext(ctx, `DELETE FROM login_attempts WHERE attempt = $1`, attempt); err != nil {
-		return fmt.Errorf("store: refund login attempt: %w", err)
-	}
-	return nil
-}
-
-// PruneLogins forgets login attempts made before t.
-func (db *DB) PruneLogins(ctx context.Context, t time.Time) error {
-	if _, err := db.sql.ExecContext(ctx, `DELETE FROM login_attempts WHERE at < $1`, t.Unix()); err != nil {
-		return fmt.Errorf("store: prune login attempts: %w", err)
-	}
-	return nil
 }
 
 // PruneAudit deletes the audit entries older than t and returns how many.

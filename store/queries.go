@@ -17,7 +17,9 @@ type Code struct {
 	ReportType int32
 	// TestDay (Unix days) is the symptom onset or test date for F0, and the
 	// exposure date for F1 (RECURSIVE): keys before it are refused.
-	TestDay   int64
+	TestDay int64
+	// Once the code is claimed, IssuedAt, ExpiresAt and ClaimedAt are
+	// only whole days and IssuedBy is empty (see ClaimCode).
 	IssuedAt  time.Time
 	ExpiresAt time.Time
 	IssuedBy  string
@@ -113,16 +115,35 @@ func scanCode(row interface{ Scan(...any) error }) (Code, error) {
 }
 
 // ClaimCode marks an unexpired, unrevoked, unused code as used and returns
-// it. A code can be claimed once: a second claim gets ErrNotFound.
+// it. A code can be claimed once: a second claim gets ErrNotFound. The used
+// code keeps its times only to the day and forgets who issued it (see
+// coarsenClaimed), so that nothing stored ties its keys to the moment of
+// confirmation or to an official.
 func (db *DB) ClaimCode(ctx context.Context, hmac []byte, now time.Time) (Code, error) {
-	row := db.sql.QueryRowContext(ctx, `UPDATE codes SET claimed_at = $2
-		WHERE hmac = $1 AND claimed_at IS NULL AND revoked_at IS NULL AND expires_at > $2
-		RETURNING `+codeColumns, hmac, now.Unix())
-	c, err := scanCode(row)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return c, fmt.Errorf("store: claim code: %w", err)
+	var c Code
+	err := db.tx(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `UPDATE codes SET claimed_at = $2
+			WHERE hmac = $1 AND claimed_at IS NULL AND revoked_at IS NULL AND expires_at > $2 RETURNING id`, hmac, now.Unix()).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE codes SET `+coarsenClaimed+` WHERE id = $1`, id); err != nil {
+			return err
+		}
+		c, err = scanCode(tx.QueryRowContext(ctx, `SELECT `+codeColumns+` FROM codes WHERE id = $1`, id))
+		return err
+	})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Code{}, err
+	case err != nil:
+		return Code{}, fmt.Errorf("store: claim code: %w", err)
 	}
-	return c, err
+	return c, nil
 }
 
 // GetCode returns a code by ID.
@@ -352,7 +373,9 @@ func (db *DB) LastExportEnd(ctx context.Context) (time.Time, error) {
 }
 
 // DeleteBefore removes what retention no longer allows before t: keys whose
-// embargo ended, exports that ended, codes and portal sessions that expired.
+// embargo ended, exports that ended, portal sessions that expired, and
+// codes that expired and have no keys left (a code lives as long as its
+// keys, so that revoking it withdraws them; then its link goes with them).
 // It returns the file names of the deleted exports.
 func (db *DB) DeleteBefore(ctx context.Context, t time.Time) ([]string, error) {
 	var names []string
@@ -370,7 +393,7 @@ func (db *DB) DeleteBefore(ctx context.Context, t time.Time) ([]string, error) {
 			names = append(names, n)
 		}
 		rows.Close()
-		for _, q := range []string{`DELETE FROM exports WHERE batch_end < $1`, `DELETE FROM keys WHERE export_at < $1`, `DELETE FROM codes WHERE expires_at < $1`, `DELETE FROM sessions WHERE expires_at < $1`} {
+		for _, q := range []string{`DELETE FROM exports WHERE batch_end < $1`, `DELETE FROM keys WHERE export_at < $1`, `DELETE FROM codes WHERE expires_at < $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE keys.code_id = codes.id)`, `DELETE FROM sessions WHERE expires_at < $1`} {
 			if _, err := tx.ExecContext(ctx, q, t.Unix()); err != nil {
 				return err
 			}

@@ -170,7 +170,21 @@ var migrations = []string{
 	CREATE INDEX login_attempts_attempt ON login_attempts (attempt);
 	CREATE INDEX login_attempts_at ON login_attempts (at);
 	CREATE INDEX audit_at ON audit (at)`,
+	// A used code keeps only what revocation and the per-code cap need:
+	// its times to the day and no issuing official (the audit log says who
+	// issued code #N), so that its keys are not tied to the second they
+	// were confirmed or to the official who confirmed them.
+	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
 }
+
+// coarsenClaimed is what claiming a code does to its row besides setting
+// claimed_at: issued_at to the start of its day, expires_at to the end
+// (it then serves retention only: a used code cannot be claimed again),
+// and the link to the issuing official dropped. Without it, a 15-minute
+// code's issue time to the second would give the claim time within 15
+// minutes anyway.
+const coarsenClaimed = `claimed_at = claimed_at - claimed_at % 86400, issued_at = issued_at - issued_at % 86400,
+	expires_at = expires_at - expires_at % 86400 + 86400, issued_by = '', issuer_id = 0`
 
 func (db *DB) dialect(q string) string {
 	if db.postgres {

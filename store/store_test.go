@@ -168,40 +168,39 @@ func TestLeasesAndExports(t *testing.T) {
 func TestLoginAttempts(t *testing.T) {
 	eachBackend(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		since := now.Add(-15 * time.Minute)
-		limits := []store.LoginLimit{{Subject: "pair", Max: 2}, {Subject: "email", Max: 3}}
+		limits := []store.Limit{{Subject: "pair", Max: 2, Window: 15 * time.Minute}, {Subject: "email", Max: 3, Window: 15 * time.Minute}}
 		var attempts []int64
 		for i := 0; i < 2; i++ {
-			a, ok, err := db.TakeLoginAttempt(ctx, limits, now, since)
-			if err != nil || !ok {
-				t.Fatalf("attempt %d: %v %v", i+1, ok, err)
+			a, err := db.TakeAttempt(ctx, limits, now)
+			if err != nil || !a.OK {
+				t.Fatalf("attempt %d: %+v %v", i+1, a, err)
 			}
-			attempts = append(attempts, a)
+			attempts = append(attempts, a.ID)
 		}
-		if _, ok, err := db.TakeLoginAttempt(ctx, limits, now, since); err != nil || ok {
-			t.Fatalf("third attempt of the pair: %v %v", ok, err)
+		if a, err := db.TakeAttempt(ctx, limits, now); err != nil || a.OK || a.Refused != "pair" || !a.RetryAt.Equal(now.Add(15*time.Minute)) {
+			t.Fatalf("third attempt of the pair: %+v %v; want refused by pair until %v", a, err, now.Add(15*time.Minute))
 		}
 		// A refused attempt is not counted: the email has room for one more.
-		other := []store.LoginLimit{{Subject: "pair2", Max: 2}, {Subject: "email", Max: 3}}
-		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); !ok {
+		other := []store.Limit{{Subject: "pair2", Max: 2, Window: 15 * time.Minute}, {Subject: "email", Max: 3, Window: 15 * time.Minute}}
+		if a, _ := db.TakeAttempt(ctx, other, now); !a.OK {
 			t.Fatal("the email's third attempt was refused")
 		}
-		if _, ok, _ := db.TakeLoginAttempt(ctx, other, now, since); ok {
+		if a, _ := db.TakeAttempt(ctx, other, now); a.OK {
 			t.Fatal("the email's fourth attempt was allowed")
 		}
 		// A refund (a successful login) gives the attempt back to every subject.
-		if err := db.RefundLoginAttempt(ctx, attempts[0]); err != nil {
+		if err := db.RefundAttempt(ctx, attempts[0]); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, now, since); !ok {
+		if a, _ := db.TakeAttempt(ctx, limits, now); !a.OK {
 			t.Fatal("refunded attempt still counted")
 		}
 		// Attempts out of the window count no more, and are pruned.
 		later := now.Add(16 * time.Minute)
-		if _, ok, _ := db.TakeLoginAttempt(ctx, limits, later, later.Add(-15*time.Minute)); !ok {
+		if a, _ := db.TakeAttempt(ctx, limits, later); !a.OK {
 			t.Fatal("old attempts still counted")
 		}
-		if err := db.PruneLogins(ctx, later.Add(-15*time.Minute)); err != nil {
+		if err := db.PruneAttempts(ctx, later.Add(-15*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	})

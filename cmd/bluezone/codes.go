@@ -31,10 +31,11 @@ func codesIssueCommand() *command {
 			"or test date. F1 (for F2 warnings): --report-type RECURSIVE, --date the exposure date."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			sf := addServerFlags(fs)
+			sf.existing = true
 			date := fs.String("date", "", "symptom onset/test date (F0) or exposure date (F1), YYYY-MM-DD (required)")
 			rt := fs.String("report-type", "CONFIRMED_TEST", "CONFIRMED_TEST, CONFIRMED_CLINICAL_DIAGNOSIS or RECURSIVE")
 			long := fs.Bool("long", false, "a 16-character code valid 24 h instead of 8 digits valid 15 min")
-			by := fs.String("by", "operator", "who issues the code, for the audit trail")
+			by := fs.String("by", "operator", "who issues the code, for the audit log")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 || *date == "" {
 					return usageErrorf("codes issue: want --date YYYY-MM-DD")
@@ -73,6 +74,8 @@ func codesRevokeCommand() *command {
 		summary: "Revokes a code by ID; keys already published with it go out as REVOKED in the next export.",
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			sf := addServerFlags(fs)
+			sf.existing = true
+			by := fs.String("by", "operator", "who revokes the code, for the audit log")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 1 {
 					return usageErrorf("codes revoke: want one ID")
@@ -86,7 +89,7 @@ func codesRevokeCommand() *command {
 					return err
 				}
 				defer db.Close()
-				n, err := s.RevokeCode(ctx, id)
+				n, err := s.RevokeCode(ctx, id, *by)
 				if err != nil {
 					return fmt.Errorf("codes revoke %d: %w", id, err)
 				}

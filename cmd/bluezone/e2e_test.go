@@ -92,9 +92,10 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return string(b)
 	}
-	form("/portal/bootstrap", url.Values{"token": {tok}, "email": {"doctor@moh.gov.vn"}, "name": {"Doctor"}, "password": {"a long enough password"}})
-	page := form("/portal/login", url.Values{"email": {"doctor@moh.gov.vn"}, "password": {"a long enough password"}})
-	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	csrfRe := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+	page := form("/portal/bootstrap", url.Values{"token": {tok}, "email": {"doctor@moh.gov.vn"}, "name": {"Doctor"}, "password": {"a long enough password"}}) // redirected to the sign-in form
+	page = form("/portal/login", url.Values{"email": {"doctor@moh.gov.vn"}, "password": {"a long enough password"}, "csrf": {csrfRe.FindStringSubmatch(page)[1]}})
+	csrf := csrfRe.FindStringSubmatch(page)[1]
 	page = form("/portal/codes", url.Values{"csrf": {csrf}, "report_type": {"CONFIRMED_TEST"}, "date": {meet.AddDate(0, 0, -10).Format(time.DateOnly)}})
 	code := regexp.MustCompile(`id="issued-code">(\d{8})<`).FindStringSubmatch(page)[1]
 

@@ -2,18 +2,24 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/blob"
+	"github.com/bluezone-vn/bluezone/internal/atomicfile"
 	"github.com/bluezone-vn/bluezone/server"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -26,6 +32,13 @@ type serverFlags struct {
 	minBatchKeys                             *int
 	s3                                       blob.S3Config
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
+	instanceID                               *string // serve only
+	behindTLSProxy                           *bool   // serve only
+	verifyPerMinute, verifyPerHour           *int    // serve only
+	verifyFailuresPerMinute                  *int    // serve only
+	// existing: the command works on the server's database and must not
+	// create a new one (the operator commands).
+	existing bool
 }
 
 func envOr(name, def string) string {
@@ -72,12 +85,33 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	if f.trustedProxyHeader != nil {
 		cfg.TrustedProxyHeader = *f.trustedProxyHeader
 	}
+	if f.behindTLSProxy != nil {
+		cfg.BehindTLSProxy = *f.behindTLSProxy
+		cfg.VerifyPerAddressPerMinute, cfg.VerifyPerAddressPerHour = *f.verifyPerMinute, *f.verifyPerHour
+		cfg.VerifyFailuresPerMinute = *f.verifyFailuresPerMinute
+	}
+	if f.instanceID != nil {
+		cfg.InstanceID = *f.instanceID
+		if cfg.InstanceID == "" {
+			id, err := instanceID(*f.dataDir)
+			if err != nil {
+				return nil, nil, err
+			}
+			cfg.InstanceID = id
+		}
+	}
 	url := *f.databaseURL
 	if url == "" {
-		if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
+		url = filepath.Join(*f.dataDir, "bluezone.db")
+		if f.existing {
+			// A new empty database here would get codes no server knows.
+			if _, err := os.Stat(url); err != nil {
+				abs, _ := filepath.Abs(url)
+				return nil, nil, fmt.Errorf("no server database at %s (%w): run this where serve keeps its data, or point it there with --data-dir DIR ($BLUEZONE_DATA_DIR) or --database-url postgres://… ($BLUEZONE_DATABASE_URL)", abs, err)
+			}
+		} else if err := os.MkdirAll(*f.dataDir, 0o700); err != nil {
 			return nil, nil, err
 		}
-		url = filepath.Join(*f.dataDir, "bluezone.db")
 	}
 	exportsDir := *f.exportsDir
 	if exportsDir == "" {
@@ -105,6 +139,35 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	return s, db, nil
 }
 
+// instanceIDFile keeps the name this server holds the export lease under,
+// so that it is the same after a restart (see server.Config.InstanceID).
+const instanceIDFile = "instance-id"
+
+// instanceID reads the instance id kept in dataDir, making one on first
+// start: the host's name and random hex, so that two servers started from
+// copies of one directory still differ (unless the copy includes the file).
+func instanceID(dataDir string) (string, error) {
+	path := filepath.Join(dataDir, instanceIDFile)
+	if b, err := os.ReadFile(path); err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	host, _ := os.Hostname()
+	r := make([]byte, 8)
+	rand.Read(r)
+	id := strings.Trim(host+"-"+hex.EncodeToString(r), "-")
+	if err := atomicfile.WriteFile(path, []byte(id+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("instance id: %w", err)
+	}
+	return id, nil
+}
+
 func serveCommand() *command {
 	return &command{
 		name: "serve",
@@ -121,11 +184,38 @@ func serveCommand() *command {
 			sf := addServerFlags(fs)
 			sf.trustedProxyHeader = fs.String("trusted-proxy-header", envOr("BLUEZONE_TRUSTED_PROXY_HEADER", ""),
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
-					"used only for the portal's sign-in limits; empty: the peer address (set it only behind a proxy that sets the header,\n"+
+					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
+			tlsCert := fs.String("tls-cert", envOr("BLUEZONE_TLS_CERT", ""), "serve HTTPS with this certificate (PEM, chain after the leaf); needs --tls-key [$BLUEZONE_TLS_CERT]")
+			tlsKey := fs.String("tls-key", envOr("BLUEZONE_TLS_KEY", ""), "the private key (PEM) of --tls-cert [$BLUEZONE_TLS_KEY]")
+			sf.behindTLSProxy = fs.Bool("behind-tls-proxy", envOr("BLUEZONE_BEHIND_TLS_PROXY", "") == "true",
+				"a reverse proxy in front terminates TLS: mark portal cookies Secure and send Strict-Transport-Security although\n"+
+					"this server speaks plain HTTP (both happen anyway with --tls-cert) [$BLUEZONE_BEHIND_TLS_PROXY=true]")
+			sf.verifyPerMinute = fs.Int("verify-per-address-per-minute", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE", 10),
+				"code verifications one client address (IPv6: /64) may try in a minute; right codes are given back [$BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE]")
+			sf.verifyPerHour = fs.Int("verify-per-address-per-hour", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR", 60),
+				"the same in an hour; raise both when many phones share one address (a carrier's NAT) [$BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR]")
+			sf.verifyFailuresPerMinute = fs.Int("verify-failures-per-minute", envInt("BLUEZONE_VERIFY_FAILURES_PER_MINUTE", 60),
+				"failed code verifications of the whole service in a minute, all replicas together, before every verification\n"+
+					"waits (docs/security.md gives the attacker's bound) [$BLUEZONE_VERIFY_FAILURES_PER_MINUTE]")
+			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
+				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
+					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
+				}
+				if (*tlsCert == "") != (*tlsKey == "") {
+					return usageErrorf("serve: --tls-cert and --tls-key go together")
+				}
+				scheme := "http"
+				var cert tls.Certificate
+				if *tlsCert != "" {
+					var err error
+					if cert, err = tls.LoadX509KeyPair(*tlsCert, *tlsKey); err != nil {
+						return fmt.Errorf("serve: TLS certificate: %w", err)
+					}
+					scheme = "https"
 				}
 				log := slog.New(slog.NewTextHandler(st.err, nil))
 				s, db, err := sf.open(ctx, log)
@@ -138,21 +228,29 @@ func serveCommand() *command {
 					return err
 				}
 				hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
-				log.Info("bluezone server listening", "url", "http://"+ln.Addr().String(), "database", db.Backend(),
-					"exports", "http://"+ln.Addr().String()+"/exports/index.txt")
-				fmt.Fprintf(st.out, "Bluezone server on http://%s\n  portal:            http://%s/portal/\n  export public key: http://%s/exports/public.pem\n",
-					ln.Addr(), ln.Addr(), ln.Addr())
+				if scheme == "https" {
+					hs.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+				}
+				base := scheme + "://" + ln.Addr().String()
+				log.Info("bluezone server listening", "url", base, "database", db.Backend(), "exports", base+"/exports/index.txt")
+				fmt.Fprintf(st.out, "Bluezone server on %s\n  portal:            %s/portal/\n  export public key: %s/exports/public.pem\n", base, base, base)
 				tok, err := s.BootstrapToken(ctx)
 				if err != nil {
 					return err
 				}
 				if tok != "" {
-					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    http://%s/portal/bootstrap?token=%s\n", ln.Addr(), tok)
+					fmt.Fprintf(st.out, "  No portal accounts yet. Create the first administrator (one-time link, valid until used or restart):\n    %s/portal/bootstrap?token=%s\n", base, tok)
 				}
 				workerDone := make(chan struct{})
 				go func() { defer close(workerDone); s.RunBackground(ctx, *exportEvery) }()
 				serveErr := make(chan error, 1)
-				go func() { serveErr <- hs.Serve(ln) }()
+				go func() {
+					if hs.TLSConfig != nil {
+						serveErr <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+					} else {
+						serveErr <- hs.Serve(ln)
+					}
+				}()
 				select {
 				case err := <-serveErr:
 					return err
