@@ -62,6 +62,8 @@ func (s *Server) Handler() http.Handler {
 		io.WriteString(w, "ok\n")
 	}))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{}))
+	// A person who types the server's address wants the portal.
+	mux.Handle("GET /{$}", http.RedirectHandler("/portal/", http.StatusFound))
 	s.portalRoutes(mux)
 	return s.commonHeaders(mux)
 }
