@@ -83,11 +83,14 @@ func TestCloseContactWarnsF1(t *testing.T) {
 		rssi      int
 		wantLevel int
 	}{
-		{"2 m for 20 minutes", 20 * time.Minute, -68, LevelF1},               // attenuation 60: Near
-		{"a single brief sighting", 1 * time.Minute, -55, LevelNone},         // one scan, 2 minutes
-		{"far away for an hour", time.Hour, -90, LevelNone},                  // attenuation 82: Other
-		{"3-4 m for 40 minutes counts half", 40 * time.Minute, -75, LevelF1}, // 67 dB: Medium, 20 weighted min
-		{"3-4 m for 20 minutes", 20 * time.Minute, -75, LevelNone},
+		// Attenuation = TX -8 - (RSSI + 3), Google's fleet-wide correction.
+		{"close for 20 minutes", 20 * time.Minute, -65, LevelF1},                  // 54 dB: Immediate
+		{"a single brief sighting", 1 * time.Minute, -55, LevelNone},              // one scan, 5 minutes at most
+		{"far away for an hour", time.Hour, -90, LevelNone},                       // 79 dB: Other
+		{"2 m for 40 minutes counts half", 40 * time.Minute, -68, LevelF1},        // 57 dB: Near, 20 weighted min
+		{"2 m for 20 minutes counts half", 20 * time.Minute, -68, LevelNone},      // 10 weighted min
+		{"3-4 m for 80 minutes counts a quarter", 80 * time.Minute, -75, LevelF1}, // 64 dB: Medium, 20 weighted min
+		{"3-4 m for 40 minutes", 40 * time.Minute, -75, LevelNone},
 	}
 	for _, tt := range tests {
 		for _, shared := range []*Shared{nil, NewShared()} {
@@ -430,7 +433,7 @@ func TestSignedRiskConfig(t *testing.T) {
 	a, b := newPhone(t, -8), newPhone(t, -8)
 	b.PinPublicKey(auth.pem)
 	start := day0.Add(9 * time.Hour)
-	meet(t, a, b, start, 20*time.Minute, -68) // 20 weighted minutes
+	meet(t, a, b, start, 20*time.Minute, -65) // 20 weighted minutes
 	c := risk.DefaultConfig()
 	c.MinutesThreshold = 25
 	data, sig, _ := risk.SignConfig(c, mallory.key)

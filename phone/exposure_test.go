@@ -100,12 +100,12 @@ func TestNewConfigurationRescoresMatchedContacts(t *testing.T) {
 	auth := newAuthority(t)
 	rx := scoredContactBy(t, auth, risk.DefaultConfig(), "", 20*time.Minute, -75, export.ReportConfirmedTest, 0)
 	now := day0.Add(33 * time.Hour).Unix()
-	if w := rx.Warning(now); w.Level != LevelNone { // 64 dB: Medium, weight 0.5: 10 minutes
+	if w := rx.Warning(now); w.Level != LevelNone { // 64 dB: Medium, weight 0.25: 5 minutes
 		t.Fatalf("warning %+v before the change", w)
 	}
 	exp := rx.Exposures(now)
-	if len(exp) != 1 || !near(exp[0].Minutes, 10) || exp[0].Level != 0 || exp[0].Windows != 1 {
-		t.Fatalf("exposures %+v: want one day of 10 minutes", exp)
+	if len(exp) != 1 || !near(exp[0].Minutes, 5) || exp[0].Level != 0 || exp[0].Windows != 1 {
+		t.Fatalf("exposures %+v: want one day of 5 minutes", exp)
 	}
 	c := risk.DefaultConfig()
 	c.BucketWeights[risk.Medium] = 1
@@ -131,17 +131,17 @@ func TestCalibrationTableApplies(t *testing.T) {
 		c       risk.Config
 		minutes float64
 	}{
-		// -74 dBm from TX -8: 66 dB raw, Medium (weight 0.5).
-		// SM-G973F reads 5 dB low (table +5): 61 dB, Near: 20 minutes.
+		// -68 dBm from TX -8: 60 dB raw, Near (weight 0.5).
+		// SM-G973F reads 5 dB low (table +5): 55 dB, Immediate: 20 minutes.
 		{"SM-G973F from the table", "SM-G973F", risk.DefaultConfig(), 20},
-		// Unknown model: the fleet-wide +3: 63 dB, Near: 20 minutes.
-		{"unknown model", "", risk.DefaultConfig(), 20},
-		// The configuration says 0 for SM-G973F: 66 dB, Medium: 10.
+		// Unknown model: the fleet-wide +3: 57 dB, Near: 10 minutes.
+		{"unknown model", "", risk.DefaultConfig(), 10},
+		// The configuration says 0 for SM-G973F: 60 dB, Near: 10.
 		{"configuration overrides the table", "SM-G973F", byConfig, 10},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			rx := scoredContact(t, tt.c, tt.model, 20*time.Minute, -74, export.ReportConfirmedTest, 0)
+			rx := scoredContact(t, tt.c, tt.model, 20*time.Minute, -68, export.ReportConfirmedTest, 0)
 			if exp := rx.Exposures(now); len(exp) != 1 || !near(exp[0].Minutes, tt.minutes) {
 				t.Errorf("exposures %+v, want %.0f minutes", exp, tt.minutes)
 			}
@@ -152,14 +152,14 @@ func TestCalibrationTableApplies(t *testing.T) {
 // TestTypicalOrMinimumAttenuation: each scan keeps the strongest and the
 // mean of its reports; the configuration picks which sets the bucket.
 // Reports at -66 and -86 dBm, TX -8, the fleet-wide +3: min attenuation -8 - (-66 + 3) = 55 (Immediate), typical
-// -8 - (-76 + 3) = 65 (Medium, weight 0.5).
+// -8 - (-76 + 3) = 65 (Medium, weight 0.25).
 func TestTypicalOrMinimumAttenuation(t *testing.T) {
 	minCfg := risk.DefaultConfig()
 	minCfg.AttenuationKind = risk.AttenuationMin
 	for _, tt := range []struct {
 		c       risk.Config
 		minutes float64
-	}{{risk.DefaultConfig(), 10}, {minCfg, 20}} {
+	}{{risk.DefaultConfig(), 5}, {minCfg, 20}} {
 		t.Run(tt.c.AttenuationKind, func(t *testing.T) {
 			auth := newAuthority(t)
 			tx, rx := newPhone(t, -8), newPhone(t, -8)

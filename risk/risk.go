@@ -110,9 +110,12 @@ type Calibration struct {
 	TxCorrection   int `json:"tx_correction_db"`
 }
 
-// DefaultConfig is tuned for "about 2 m for at least 15 minutes": with EN's
-// calibrated TX power, about 55 dB of attenuation is ≲1 m, 63 dB ≈ 2 m and
-// 70 dB ≈ 3–4 m in a typical indoor setting. The v2 fields reproduce the
+// DefaultConfig is chosen for "about 2 m for at least 15 minutes" from
+// measurements, not from the simulator's assumptions (docs/evaluate.md): with
+// Google's calibration, attenuation grows only about 6 dB from 2 m to 4 m
+// while bodies and pockets spread it by more, so a flat weight up to 63 dB
+// counted most contacts at 3–5 m in full. A minute counts fully up to 55 dB,
+// half up to 63 dB and a quarter up to 70 dB. The v2 fields reproduce the
 // engine's scoring before them: every confirmed or recursive key counts
 // alike, self reports (which Bluezone does not issue) count nothing, there is
 // no infectiousness, no filter and no low level, and a window of 15 weighted
@@ -124,7 +127,7 @@ func DefaultConfig() Config {
 	}
 	return Config{
 		AttenuationThresholds:        [3]int{55, 63, 70},
-		BucketWeights:                [numBuckets]float64{1.0, 1.0, 0.5, 0},
+		BucketWeights:                [numBuckets]float64{1.0, 0.5, 0.25, 0},
 		AttenuationKind:              AttenuationTypical,
 		MinutesThreshold:             15,
 		DayScoreDecimals:             6,

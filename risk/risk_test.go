@@ -17,7 +17,7 @@ import (
 var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
 
 func TestBucket(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	tests := []struct{ att, want int }{
 		{-10, risk.Immediate}, {55, risk.Immediate}, {56, risk.Near}, {63, risk.Near},
 		{64, risk.Medium}, {70, risk.Medium}, {71, risk.Other}, {120, risk.Other},
@@ -30,7 +30,7 @@ func TestBucket(t *testing.T) {
 }
 
 func TestAttenuationCalibration(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.Calibration = map[string]risk.Calibration{
 		"":        {RSSICorrection: 0},
 		"Pixel 4": {RSSICorrection: 5, TxCorrection: -3},
@@ -62,7 +62,7 @@ func scansEvery(start time.Time, n, everySec, att int) []risk.Scan {
 }
 
 func TestWindowsAndDailyMinutes(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	tests := []struct {
 		name        string
 		scans       []risk.Scan
@@ -97,7 +97,7 @@ func TestWindowsAndDailyMinutes(t *testing.T) {
 // Properties: weighted minutes never exceed real minutes times the largest
 // weight, never decrease when a scan is added, and do not depend on order.
 func TestWindowProperties(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	f := func(atts []uint8, secs []uint16) bool {
 		n := min(len(atts), len(secs))
 		scans := make([]risk.Scan, n)
@@ -135,7 +135,7 @@ func TestWindowProperties(t *testing.T) {
 func TestSignedConfig(t *testing.T) {
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.MinutesThreshold = 10
 	data, sig, err := risk.SignConfig(c, key)
 	if err != nil {
@@ -155,5 +155,37 @@ func TestSignedConfig(t *testing.T) {
 	c.MinutesThreshold = -1
 	if _, _, err := risk.SignConfig(c, key); err == nil {
 		t.Fatal("signing an invalid config: want error")
+	}
+}
+
+// mechanics is the configuration the scoring tests are written against: the
+// defaults with the weights of Bluezone's first release (1/1/0.5/0 over
+// 55/63/70 dB), so that those tests pin the rules whatever the defaults are;
+// TestDefaultBuckets pins the defaults.
+func mechanics() risk.Config {
+	c := risk.DefaultConfig()
+	c.AttenuationThresholds = [3]int{55, 63, 70}
+	c.BucketWeights = [4]float64{1, 1, 0.5, 0}
+	return c
+}
+
+// TestDefaultBuckets: the default buckets, chosen from measurements (see
+// docs/evaluate.md): a minute counts fully up to 55 dB, half up to 63, a
+// quarter up to 70, nothing beyond; 15 weighted minutes a day warn.
+func TestDefaultBuckets(t *testing.T) {
+	c := risk.DefaultConfig()
+	for _, tt := range []struct {
+		att    int
+		weight float64
+	}{{0, 1}, {55, 1}, {56, 0.5}, {63, 0.5}, {64, 0.25}, {70, 0.25}, {71, 0}, {255, 0}} {
+		if w := c.BucketWeights[c.Bucket(tt.att)]; w != tt.weight {
+			t.Errorf("%d dB weighs %v, want %v", tt.att, w, tt.weight)
+		}
+	}
+	if c.MinutesThreshold != 15 || c.AttenuationKind != risk.AttenuationTypical || c.MaxScanSeconds != 300 {
+		t.Errorf("threshold %v, kind %q, scan cap %d: want 15, typical, 300", c.MinutesThreshold, c.AttenuationKind, c.MaxScanSeconds)
+	}
+	if err := c.Validate(); err != nil {
+		t.Error(err)
 	}
 }

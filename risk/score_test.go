@@ -27,7 +27,7 @@ func near(d float64, want float64) bool { return math.Abs(d-want) < 1e-9 }
 // Bucket edges of the default 55/63/70 dB with weights 1/1/0.5/0: 600 s is
 // 10 minutes before weighting.
 func TestWeightedMinutesBucketEdges(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	tests := []struct {
 		att  int
 		want float64
@@ -45,7 +45,7 @@ func TestWeightedMinutesBucketEdges(t *testing.T) {
 
 func TestAttenuationKind(t *testing.T) {
 	w := risk.ExposureWindow{ScanInstances: []risk.ScanInstance{{MinAttenuation: 60, TypicalAttenuation: 75, SecondsSinceLastScan: 600}}}
-	c := risk.DefaultConfig()
+	c := mechanics()
 	if got := c.WeightedMinutes(w); got != 0 {
 		t.Errorf("typical 75 dB: %v weighted minutes, want 0 (Other)", got)
 	}
@@ -56,7 +56,7 @@ func TestAttenuationKind(t *testing.T) {
 }
 
 func TestNegativeSecondsCountZero(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	if got := c.WeightedMinutes(window(50, -86160, 50, 300)); !near(got, 5) {
 		t.Errorf("got %v weighted minutes, want 5", got)
 	}
@@ -82,7 +82,7 @@ func TestDayLevelBoundaries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := risk.DefaultConfig()
+			c := mechanics()
 			c.DayLowScore = tt.low
 			s := c.Summarize([]risk.ExposureWindow{window(60, tt.seconds)})
 			if len(s.Days) != 1 || s.Days[0].Level != tt.want || s.Level != tt.want {
@@ -94,7 +94,7 @@ func TestDayLevelBoundaries(t *testing.T) {
 
 // Splitting the 15 minutes over windows of one day sums them.
 func TestDaySumsWindows(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	s := c.Summarize([]risk.ExposureWindow{window(60, 450), window(60, 450)})
 	if len(s.Days) != 1 || s.Days[0].Score != 15 || s.Days[0].Windows != 2 || s.Level != risk.LevelHigh {
 		t.Fatalf("summary %+v, want one high day of 15 minutes in 2 windows", s)
@@ -104,7 +104,7 @@ func TestDaySumsWindows(t *testing.T) {
 // 1.2 × 3 minutes is 3.5999… in floating point: one-decimal rounding makes
 // the day exactly 3.6, as CWA requires.
 func TestDayScoreRounding(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.MinutesThreshold = 3.6
 	c.WindowHighScore = 100
 	c.ConfirmedTestWeight = 1.2
@@ -146,7 +146,7 @@ func TestWindowFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := risk.DefaultConfig()
+			c := mechanics()
 			tt.config(&c)
 			if _, got := c.ScoreWindow(tt.w); got != tt.want {
 				t.Fatalf("level %v, want %v", got, tt.want)
@@ -167,7 +167,7 @@ func withKey(w risk.ExposureWindow, rt risk.ReportType, inf risk.Infectiousness)
 }
 
 func TestTransmissionWeight(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.ConfirmedTestWeight, c.ClinicalDiagnosisWeight, c.SelfReportWeight, c.RecursiveWeight = 1, 0.9, 0.5, 0.4
 	c.StandardInfectiousnessWeight, c.HighInfectiousnessWeight = 1, 2
 	c.CombinedWeights = []risk.CombinedWeight{{ReportType: risk.ReportConfirmedTest, Infectiousness: risk.InfectiousnessHigh, Weight: 1.6}}
@@ -199,7 +199,7 @@ func TestTransmissionWeight(t *testing.T) {
 }
 
 func TestInfectiousnessFor(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	for i := range c.DaysSinceOnsetInfectiousness {
 		c.DaysSinceOnsetInfectiousness[i] = risk.InfectiousnessNone
 	}
@@ -229,7 +229,7 @@ func TestInfectiousnessFor(t *testing.T) {
 }
 
 func TestExposureWindows(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	late := time.Date(2026, 11, 20, 23, 50, 0, 0, time.UTC)
 	tmpl := risk.ExposureWindow{ReportType: risk.ReportRecursive, Infectiousness: risk.InfectiousnessHigh, TransmissionRisk: 3,
 		ScanInstances: []risk.ScanInstance{{TypicalAttenuation: 1}}}
@@ -261,7 +261,7 @@ func TestExposureWindows(t *testing.T) {
 }
 
 func TestSummary(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.DayLowScore = 5
 	day := func(d risk.Day, calib int, w risk.ExposureWindow) risk.ExposureWindow {
 		w.Day, w.CalibrationConfidence = d, calib
@@ -332,7 +332,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := risk.DefaultConfig()
+			c := mechanics()
 			tt.change(&c)
 			err := c.Validate()
 			var got []string
@@ -394,7 +394,7 @@ func sameSet(a, b []string) bool {
 }
 
 func TestValidateMessagesInWords(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	c.MinutesThreshold = 1e-300
 	got := risk.Problems(c.Validate())
 	want := "Weighted minutes in a day for a warning (high risk): enter a number between 1 and 1440, not 1e-300"
@@ -428,7 +428,7 @@ func TestJSONAbsentFieldsKeepDefaults(t *testing.T) {
 // With the defaults, the v2 scoring of a confirmed key gives every day the
 // weighted minutes of the earlier Windows/DailyMinutes, and warns the same days.
 func TestDefaultsReproduceEarlierScoring(t *testing.T) {
-	c := risk.DefaultConfig()
+	c := mechanics()
 	f := func(atts []uint8, secs []uint16, gaps []uint16) bool {
 		n := min(len(atts), len(secs), len(gaps))
 		scans := make([]risk.Scan, n)

@@ -32,7 +32,7 @@ func TestPhonesFromTheShell(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		at := fmt.Sprint(start.Add(time.Duration(i) * 2 * time.Minute).Unix())
 		payload := strings.Fields(must("", "phone", "advertise-now", "--dir", a, "--at", at))[0]
-		must("", "phone", "hear", "--dir", b, payload, "-68", at)
+		must("", "phone", "hear", "--dir", b, payload, "-66", at)
 	}
 	must("", "export", "keygen", "--private", priv, "--public", pub)
 	keys := must("", "phone", "keys", "--dir", a, "--at", "2026-11-21T09:00:00Z")
@@ -83,7 +83,7 @@ func TestPhoneReplayCountsRealScanTimes(t *testing.T) {
 					must("", "phone", "scan", "--dir", b, fmt.Sprint(at.Add(-2*time.Minute).Unix()))
 				}
 				payload := strings.Fields(must("", "phone", "advertise-now", "--dir", a, "--at", fmt.Sprint(at.Unix())))[0]
-				must("", "phone", "hear", "--dir", b, payload, "-68", fmt.Sprint(at.Unix()))
+				must("", "phone", "hear", "--dir", b, payload, "-66", fmt.Sprint(at.Unix()))
 			}
 			must("", "export", "keygen", "--private", priv, "--public", pub)
 			keys := must("", "phone", "keys", "--dir", a, "--at", "2026-11-21T09:00:00Z")
