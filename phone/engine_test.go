@@ -325,14 +325,14 @@ func TestTornLogTailIsDropped(t *testing.T) {
 	fh.Close()
 	b, _ = Open(dir, storageKey(2), Config{})
 	st, err := b.Status(start.Add(time.Hour).Unix())
-	if err != nil || st.Sightings != 5 {
-		t.Fatalf("status %+v, %v; want 5 sightings", st, err)
+	if err != nil || st.Sightings != 5 || st.DamagedBytes != 7 {
+		t.Fatalf("status %+v, %v; want 5 sightings and the 7 torn bytes reported", st, err)
 	}
 	meet(t, a, b, start.Add(20*time.Minute), 10*time.Minute, -60)
 	b.Flush()
 	st, err = b.Status(start.Add(time.Hour).Unix())
-	if err != nil || st.Sightings != 10 {
-		t.Fatalf("after appending past a torn tail: %+v, %v; want 10", st, err)
+	if err != nil || st.Sightings != 10 || st.DamagedBytes != 7 {
+		t.Fatalf("after appending past a torn tail: %+v, %v; want 10, the 7 cut bytes still reported", st, err)
 	}
 }
 

@@ -145,6 +145,10 @@ type sightingLog struct {
 	// good is the verified length of each day's log this engine appended
 	// to, so that an append need not read the log again.
 	good map[int64]int64
+	// cut counts the bytes of torn tails (a crash mid-write, a truncated
+	// file) that appends cut off since the engine opened, so that the loss
+	// is reported, not silent.
+	cut int64
 }
 
 func dayFileName(day int64) string { return strconv.FormatInt(day, 10) + logSuffix }
@@ -170,6 +174,7 @@ func (l *sightingLog) appendFrame(day int64, kind byte, plain []byte) error {
 		if _, good, err = l.frames(data, day, false); err != nil {
 			return err
 		}
+		l.cut += int64(len(data)) - good
 	}
 	sealed := l.seal.seal(plain, frameAD(name, kind))
 	if len(sealed) > maxFrameSize {
@@ -239,6 +244,7 @@ func (l *sightingLog) frames(data []byte, day int64, decode bool) (dayLog, int64
 		off += 4 + n
 		good = off
 	}
+	out.damaged += int64(len(data) - good) // a torn tail: the next append cuts it off
 	return out, int64(good), nil
 }
 

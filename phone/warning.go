@@ -133,7 +133,9 @@ type Status struct {
 	Scans       int // scan instances the phone made, heard or empty
 	StoredBytes int64
 	// DamagedBytes counts log bytes that failed authentication (a damaged
-	// disk, tampering) and were skipped: the phone keeps working without them.
+	// disk, tampering) and were skipped, and torn tails (a crash mid-write, a
+	// truncated file) cut off since the engine opened: the phone keeps
+	// working without them.
 	DamagedBytes     int64
 	ExposedKeys      int
 	Warning          *Warning
@@ -158,6 +160,6 @@ func (e *Engine) Status(now int64) (*Status, error) {
 		samples += len(h.sightings[i].Samples)
 	}
 	return &Status{Keys: len(e.state.Keys), Identifiers: len(h.sightings), Sightings: samples, Scans: h.scans.len(),
-		StoredBytes: size, DamagedBytes: h.damaged,
+		StoredBytes: size, DamagedBytes: h.damaged + e.log.cut,
 		ExposedKeys: len(e.state.Windows) + len(e.state.Exposures), Warning: w, ProcessedExports: len(e.state.Processed)}, nil
 }
