@@ -131,6 +131,8 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 	switch {
 	case errors.Is(err, store.ErrTooManyKeys):
 		return nil, apiErr(400, "too_many_keys", "this code has published %d keys; at most %d are accepted in all", published, s.cfg.MaxKeysPerCode)
+	case errors.Is(err, store.ErrRevoked):
+		return nil, apiErr(400, "code_revoked", "the health authority revoked the code this certificate was issued for")
 	case errors.Is(err, store.ErrNotFound): // the code is gone (retention): so is the right to publish
 		return nil, apiErr(400, "certificate_invalid", "the certificate's code no longer exists")
 	case err != nil:

@@ -180,6 +180,10 @@ func (db *DB) RevokeCode(ctx context.Context, id int64, now, exportAt time.Time)
 // code past its cap.
 var ErrTooManyKeys = errors.New("too many keys for the code")
 
+// ErrRevoked is returned by PublishKeys for a code the authority revoked:
+// a token or certificate obtained before publishes nothing more.
+var ErrRevoked = errors.New("the code is revoked")
+
 // PublishKeys stores keys published with the code codeID, which may publish
 // at most max keys in all. The cap is checked and the code's counter raised
 // by one conditional UPDATE in the same transaction as the insert: the row
@@ -196,14 +200,17 @@ func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int
 	}
 	err = db.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE codes SET keys_published = keys_published + $2
-			WHERE id = $1 AND keys_published + $2 <= $3 RETURNING keys_published`, codeID, len(keys), max).Scan(&published)
+			WHERE id = $1 AND revoked_at IS NULL AND keys_published + $2 <= $3 RETURNING keys_published`, codeID, len(keys), max).Scan(&published)
 		if errors.Is(err, sql.ErrNoRows) {
-			err = tx.QueryRowContext(ctx, `SELECT keys_published FROM codes WHERE id = $1`, codeID).Scan(&published)
-			if errors.Is(err, sql.ErrNoRows) {
+			var revoked sql.NullInt64
+			err = tx.QueryRowContext(ctx, `SELECT keys_published, revoked_at FROM codes WHERE id = $1`, codeID).Scan(&published, &revoked)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
 				return ErrNotFound
-			}
-			if err != nil {
+			case err != nil:
 				return err
+			case revoked.Valid:
+				return ErrRevoked
 			}
 			return ErrTooManyKeys
 		}
@@ -226,7 +233,7 @@ func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int
 		return err
 	})
 	switch {
-	case errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevoked):
 		return nil, published, err
 	case err != nil:
 		return nil, 0, fmt.Errorf("store: publish keys of code %d: %w", codeID, err)
