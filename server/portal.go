@@ -75,6 +75,7 @@ type portalPage struct {
 	Nav     bool
 	IsAdmin bool
 	CanCode bool
+	Demo    bool // the server runs with DemoReleaseNow: every page says so
 }
 
 type portalRequest struct {
@@ -148,6 +149,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	// on form posts, which sameOrigin must refuse.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
+	p.Demo = s.cfg.DemoReleaseNow
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		s.log.ErrorContext(r.Context(), "portal template", "name", name, "err", err)
 	}
