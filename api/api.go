@@ -99,6 +99,11 @@ type KeyRejection struct {
 type PublishResponse struct {
 	Inserted int            `json:"inserted"`
 	Rejected []KeyRejection `json:"rejected,omitempty"`
+	// ExportAfter is when the last inserted key goes into an export batch
+	// (RFC 3339, UTC): EN's 2-hour embargo after the key stops being used,
+	// rounded up to the end of its batch. Empty when no key was inserted,
+	// and from servers older than this field.
+	ExportAfter string `json:"export_after,omitempty"`
 }
 
 // Request bodies are padded to these sizes (with the padding member), so

@@ -270,6 +270,13 @@ type UploadResult struct {
 	Keys       int // keys sent
 	Inserted   int // keys the server stored
 	Rejected   []api.KeyRejection
+	// EmbargoEnd is when EN allows the last key sent to be distributed:
+	// 2 h after its last interval (Unix seconds).
+	EmbargoEnd int64
+	// ExportAfter is when the server exports the last key it stored, from
+	// its answer (Unix seconds); a server that does not say gets EmbargoEnd.
+	// Earlier than EmbargoEnd only on a demo server.
+	ExportAfter int64
 }
 
 // Upload publishes this phone's keys. It must only be called on the user's
@@ -291,8 +298,10 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 		from = testDate.AddDate(0, 0, -infectiousDaysBeforeOnset)
 	}
 	var keys []api.Key
+	embargoEnd := now
 	for _, k := range e.DiagnosisKeys(from.Unix(), now) {
 		keys = append(keys, api.Key{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), RollingStart: int64(k.RollingStart), RollingPeriod: int64(k.RollingPeriod)})
+		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+k.RollingPeriod).Add(embargo).Unix())
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("phone: upload: this phone has no keys for the dates the code covers")
@@ -310,8 +319,16 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 	if err := e.RotateKeyNow(now); err != nil {
 		return nil, err
 	}
-	return &UploadResult{ReportType: vr.ReportType, Keys: len(keys), Inserted: pr.Inserted, Rejected: pr.Rejected}, nil
+	res := &UploadResult{ReportType: vr.ReportType, Keys: len(keys), Inserted: pr.Inserted, Rejected: pr.Rejected,
+		EmbargoEnd: embargoEnd, ExportAfter: embargoEnd}
+	if t, err := time.Parse(time.RFC3339, pr.ExportAfter); err == nil {
+		res.ExportAfter = t.Unix()
+	}
+	return res, nil
 }
+
+// embargo: EN forbids distributing a key until 2 h after it stopped being used.
+const embargo = 2 * time.Hour
 
 // SendChaff sends the three upload requests as fake ones, padded to the
 // sizes of real ones: to an observer of the network it looks like an upload.

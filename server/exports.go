@@ -72,18 +72,29 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if err := s.ensureRiskConfigPublished(ctx); err != nil {
 		return nil, err
 	}
-	for end := start.Add(s.cfg.ExportPeriod); !end.After(now); end = end.Add(s.cfg.ExportPeriod) {
+	// Batches end on period boundaries; only after an early batch of
+	// DemoReleaseNow does the first one start off a boundary, and it ends at
+	// the next one, so that the grid is kept.
+	for end := start.Truncate(s.cfg.ExportPeriod).Add(s.cfg.ExportPeriod); !end.After(now); end = end.Add(s.cfg.ExportPeriod) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
-		n, err := s.writeBatch(ctx, end.Add(-s.cfg.ExportPeriod), end)
+		n, err := s.writeBatch(ctx, start, end)
 		if err != nil {
 			return res, err
 		}
+		start = end
 		res.Batches++
 		res.Keys += n
 		// Keep the lease while catching up on many batches.
 		if _, err := s.db.AcquireLease(ctx, exportLease, s.instance, s.now(), s.now().Add(leaseFor)); err != nil {
+			return res, err
+		}
+	}
+	if s.cfg.DemoReleaseNow {
+		// Keys due before the current batch ends go out now, in an early
+		// batch up to this second, rather than at the batch's end.
+		if err := s.writeEarlyBatch(ctx, res, start, now.Truncate(time.Second)); err != nil {
 			return res, err
 		}
 	}
@@ -103,6 +114,28 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 		return res, err
 	}
 	return res, s.writeIndex(ctx, now)
+}
+
+// writeEarlyBatch writes the batch (start, end] if any key or revocation is
+// due in it (DemoReleaseNow only: empty early batches would only add files).
+func (s *Server) writeEarlyBatch(ctx context.Context, res *ExportResult, start, end time.Time) error {
+	if !end.After(start) {
+		return nil
+	}
+	keys, revoked, err := s.db.BatchKeys(ctx, start, end)
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 && len(revoked) == 0 {
+		return nil
+	}
+	n, err := s.writeBatch(ctx, start, end)
+	if err != nil {
+		return err
+	}
+	res.Batches++
+	res.Keys += n
+	return nil
 }
 
 func (s *Server) batchName(start, end time.Time) string {

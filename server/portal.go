@@ -75,6 +75,7 @@ type portalPage struct {
 	Nav     bool
 	IsAdmin bool
 	CanCode bool
+	Demo    bool // the server runs with DemoReleaseNow: every page says so
 }
 
 type portalRequest struct {
@@ -148,9 +149,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	// on form posts, which sameOrigin must refuse.
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
+	p.Demo = s.cfg.DemoReleaseNow
 	if err := templates.ExecuteTemplate(w, name, p); err != nil {
 		s.log.ErrorContext(r.Context(), "portal template", "name", name, "err", err)
 	}
+}
+
+// errorPage answers a refusal in the portal's layout rather than as plain
+// text, so that an official sees where they are and a way back.
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.render(w, r, status, "error.html", portalPage{Title: http.StatusText(status), Error: msg})
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -232,7 +240,7 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 		if roleRank(me.Role) < roleRank(minRole) {
 			s.auditBounded(r.Context(), "forbidden:"+me.Email, me.Email, "role_refused",
 				fmt.Sprintf("%s %s needs the role %s, the account has %s", r.Method, r.URL.Path, minRole, me.Role))
-			http.Error(w, "your role may not do this", http.StatusForbidden)
+			s.errorPage(w, r, http.StatusForbidden, "Your role may not do this.")
 			return
 		}
 		if r.Method == http.MethodPost {
@@ -246,7 +254,7 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 					why = "Origin " + r.Header.Get("Origin")
 				}
 				s.auditBounded(r.Context(), "csrf:"+me.Email, me.Email, "csrf_refused", fmt.Sprintf("POST %s: %s", r.URL.Path, why))
-				http.Error(w, "invalid form token: reload the page and try again", http.StatusForbidden)
+				s.errorPage(w, r, http.StatusForbidden, "The form token is invalid: reload the page and try again.")
 				return
 			}
 		}
@@ -391,7 +399,7 @@ func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *porta
 func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		http.NotFound(w, r)
+		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
 		return
 	}
 	n, err := s.RevokeCode(r.Context(), id, pr.me.Email)
@@ -445,7 +453,7 @@ func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr 
 	}
 	o, err := s.db.OfficialByID(r.Context(), id)
 	if err != nil {
-		http.NotFound(w, r)
+		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
 		return
 	}
 	if err := s.db.SetOfficialDisabled(r.Context(), id, true); err != nil {

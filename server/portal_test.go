@@ -170,8 +170,13 @@ func TestPortal(t *testing.T) {
 			if st != 200 || m == nil {
 				t.Fatalf("issue code: %d", st)
 			}
-			if st, _ := official.do("GET", "/portal/officials", nil); st != 403 {
-				t.Fatalf("official opened the officials page: %d", st)
+			if st, body := official.do("GET", "/portal/officials", nil); st != 403 ||
+				!strings.Contains(body, "health authority portal") || !strings.Contains(body, "Your role may not do this.") {
+				t.Fatalf("official opened the officials page, or the refusal is not a portal page: %d\n%s", st, body)
+			}
+			// Pages that do not exist are portal pages too.
+			if st, body := admin.do("POST", "/portal/codes/x/revoke", url.Values{}); st != 404 || !strings.Contains(body, `<a href="/portal/">Back to the portal</a>`) {
+				t.Fatalf("revoking code x: %d\n%s", st, body)
 			}
 			// The code works in the app API.
 			var vr struct {

@@ -85,10 +85,17 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 			continue
 		}
 		keyEnd := protocol.IntervalTime(uint32(pk.RollingStart + pk.RollingPeriod)).Add(embargoAfterKeyEnd)
+		exportAt := s.ceilPeriod(maxTime(now, keyEnd))
+		if s.cfg.DemoReleaseNow {
+			// The next second, not now: the worker's early batch ends at a
+			// whole second at most its own now, so a key stored in the second
+			// such a batch was cut can still go in the next one.
+			exportAt = now.Truncate(time.Second).Add(time.Second).UTC()
+		}
 		ok = append(ok, candidate{i, store.Key{
 			Data: data, RollingStart: pk.RollingStart, RollingPeriod: int32(pk.RollingPeriod),
 			ReportType: int32(rt), DaysSinceOnset: int32(dso), CodeID: cert.CodeID,
-			ExportAt: s.ceilPeriod(maxTime(now, keyEnd)),
+			ExportAt: exportAt,
 		}})
 	}
 	// The same key bytes twice (on another day, say) would be stored once:
@@ -138,11 +145,24 @@ func (s *Server) Publish(ctx context.Context, r *api.PublishRequest) (*api.Publi
 	case err != nil:
 		return nil, err
 	}
+	already := map[int]bool{}
 	for _, j := range existing {
+		already[j] = true
 		reject(index[j], "key_already_published", "a key with these bytes is published already")
 	}
 	sortRejected(resp.Rejected)
 	resp.Inserted = len(keys) - len(existing)
+	// Tell the phone when the last of its new keys goes out, so that a user
+	// who syncs a contact's phone too early knows why nothing came.
+	var last time.Time
+	for j, k := range keys {
+		if !already[j] && k.ExportAt.After(last) {
+			last = k.ExportAt
+		}
+	}
+	if !last.IsZero() {
+		resp.ExportAfter = last.UTC().Format(time.RFC3339)
+	}
 	s.stat(ctx, "publishes", 1)
 	s.stat(ctx, "keys_published", int64(resp.Inserted))
 	s.metrics.publishes.Inc()

@@ -141,6 +141,15 @@ type Config struct {
 	// back at once instead of waiting for it to expire. Empty: a random
 	// name at each start (a restart then waits up to 5 minutes).
 	InstanceID string
+	// DemoReleaseNow is for demonstrations and tests only: keys are
+	// exported at the next run of the export worker instead of 2 h after
+	// they stop being used (EN's embargo) and the end of their batch. A key
+	// still in use when published would let anyone link the phone's current
+	// broadcasts; the phone starts a new key right after uploading
+	// (phone.Engine.Upload), so the published one is no longer broadcast, but
+	// a real case's phone may not be so quick, which is why this is never
+	// for production.
+	DemoReleaseNow bool
 }
 
 func (c *Config) defaults() {

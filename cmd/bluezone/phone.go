@@ -430,7 +430,8 @@ func phoneUploadCommand() *command {
 			"Publishes the phone's keys with a code from the health authority.",
 			"Only on the user's explicit consent: F0 codes publish from two days before the test",
 			"date, F1 (RECURSIVE) codes only from the exposure date on. The phone then starts a",
-			"new key."),
+			"new key. The last line says when the server exports the last key stored (EN's 2-hour",
+			"embargo after a key stops being used, unless the server runs with --demo-release-now)."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			server := fs.String("server", "", "the server's base URL (required)")
 			code := fs.String("code", "", "the code the health authority gave (required)")
@@ -445,6 +446,16 @@ func phoneUploadCommand() *command {
 				fmt.Fprintf(st.out, "report type: %s\nkeys sent: %d\nkeys stored: %d\n", res.ReportType, res.Keys, res.Inserted)
 				for _, r := range res.Rejected {
 					fmt.Fprintf(st.out, "rejected key %d: %s (%s)\n", r.Index, r.Code, r.Message)
+				}
+				if res.Inserted > 0 {
+					// The last line, after those outside tools parse: a contact
+					// that syncs before this time finds nothing and may not know why.
+					why := "EN's 2-hour embargo after the key's last interval"
+					if res.ExportAfter < res.EmbargoEnd {
+						why = "the server releases keys early: demo mode, --demo-release-now"
+					}
+					fmt.Fprintf(st.out, "export: the last key is released after %s (%s); run 'phone sync' after that\n",
+						time.Unix(res.ExportAfter, 0).UTC().Format(time.RFC3339), why)
 				}
 				return nil
 			})

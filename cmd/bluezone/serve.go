@@ -36,6 +36,7 @@ type serverFlags struct {
 	behindTLSProxy                           *bool   // serve only
 	verifyPerMinute, verifyPerHour           *int    // serve only
 	verifyFailuresPerMinute                  *int    // serve only
+	demoReleaseNow                           *bool   // serve only
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
@@ -89,6 +90,9 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 		cfg.BehindTLSProxy = *f.behindTLSProxy
 		cfg.VerifyPerAddressPerMinute, cfg.VerifyPerAddressPerHour = *f.verifyPerMinute, *f.verifyPerHour
 		cfg.VerifyFailuresPerMinute = *f.verifyFailuresPerMinute
+	}
+	if f.demoReleaseNow != nil {
+		cfg.DemoReleaseNow = *f.demoReleaseNow
 	}
 	if f.instanceID != nil {
 		cfg.InstanceID = *f.instanceID
@@ -201,9 +205,19 @@ func serveCommand() *command {
 			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
 				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
 					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
+			sf.demoReleaseNow = fs.Bool("demo-release-now", envOr("BLUEZONE_DEMO_RELEASE_NOW", "") == "true",
+				"for demos and tests only: export published keys at the next run of the export worker (see --export-every),\n"+
+					"ignoring EN's 2-hour embargo after a key stops being used, which keeps anyone from linking a case's\n"+
+					"current broadcasts to its published key; refused with --database-url or --s3-bucket, which are\n"+
+					"production set-ups [$BLUEZONE_DEMO_RELEASE_NOW=true]")
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
+				}
+				// Production here means what only a real deployment sets up:
+				// a shared database or object storage for the exports.
+				if *sf.demoReleaseNow && (*sf.databaseURL != "" || sf.s3.Bucket != "") {
+					return usageErrorf("serve: --demo-release-now is for demos on the embedded database and local exports; it is refused with --database-url or --s3-bucket (production)")
 				}
 				if (*tlsCert == "") != (*tlsKey == "") {
 					return usageErrorf("serve: --tls-cert and --tls-key go together")
@@ -234,6 +248,10 @@ func serveCommand() *command {
 				base := scheme + "://" + ln.Addr().String()
 				log.Info("bluezone server listening", "url", base, "database", db.Backend(), "exports", base+"/exports/index.txt")
 				fmt.Fprintf(st.out, "Bluezone server on %s\n  portal:            %s/portal/\n  export public key: %s/exports/public.pem\n", base, base, base)
+				if *sf.demoReleaseNow {
+					log.Warn("DEMO MODE: --demo-release-now exports keys at the next export run, ignoring EN's 2-hour embargo; never use it for real cases")
+					fmt.Fprintf(st.out, "  DEMO MODE (--demo-release-now): keys are exported at the next export run (every %v), without EN's 2-hour embargo\n", *exportEvery)
+				}
 				tok, err := s.BootstrapToken(ctx)
 				if err != nil {
 					return err
