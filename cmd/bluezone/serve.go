@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/blob"
@@ -19,7 +19,8 @@ import (
 )
 
 // serverFlags are shared by serve and the operator commands that open the
-// same database. Each flag can also be set by its environment variable.
+// same database. Each flag can also be set by the environment variable its
+// usage names (see setFromEnv).
 type serverFlags struct {
 	dataDir, databaseURL, exportsDir, region *string
 	exportPeriod                             *time.Duration
@@ -28,41 +29,48 @@ type serverFlags struct {
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
+// envName finds the $BLUEZONE_* variable a flag's usage names.
+var envName = regexp.MustCompile(`\[\$(BLUEZONE_[A-Z0-9_]+)`)
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
+// setFromEnv gives every flag whose usage names a $BLUEZONE_* variable that
+// variable's value, when it is set, parsed as the flag parses its value: a
+// malformed value (BLUEZONE_EXPORT_PERIOD=bogus) is an error, not silently
+// the default. The value also becomes the default --help shows. Flags given
+// on the command line are parsed afterwards and win.
+func setFromEnv(fs *flag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envName.FindStringSubmatch(f.Usage)
+		if m == nil {
+			return
+		}
+		v, ok := os.LookupEnv(m[1])
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("$%s=%q: invalid value for --%s: %v", m[1], v, f.Name, err))
+			return
+		}
+		f.DefValue = f.Value.String()
+	})
+	return errors.Join(errs...)
 }
 
 func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	sf := &serverFlags{
-		dataDir:      fs.String("data-dir", envOr("BLUEZONE_DATA_DIR", "data"), "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
-		databaseURL:  fs.String("database-url", envOr("BLUEZONE_DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
-		exportsDir:   fs.String("exports-dir", envOr("BLUEZONE_EXPORTS_DIR", ""), "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
-		region:       fs.String("region", envOr("BLUEZONE_REGION", "VN"), "two-letter region written into exports [$BLUEZONE_REGION]"),
-		exportPeriod: fs.Duration("export-period", envDuration("BLUEZONE_EXPORT_PERIOD", time.Hour), "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
-		minBatchKeys: fs.Int("min-batch-keys", envInt("BLUEZONE_MIN_BATCH_KEYS", 1000), "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
+		dataDir:      fs.String("data-dir", "data", "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
+		databaseURL:  fs.String("database-url", "", "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
+		exportsDir:   fs.String("exports-dir", "", "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
+		region:       fs.String("region", "VN", "two-letter region written into exports [$BLUEZONE_REGION]"),
+		exportPeriod: fs.Duration("export-period", time.Hour, "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
+		minBatchKeys: fs.Int("min-batch-keys", 1000, "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
 	}
-	fs.StringVar(&sf.s3.Bucket, "s3-bucket", envOr("BLUEZONE_S3_BUCKET", ""), "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
-	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", envOr("BLUEZONE_S3_ENDPOINT", "s3.amazonaws.com"), "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
-	fs.StringVar(&sf.s3.Prefix, "s3-prefix", envOr("BLUEZONE_S3_PREFIX", ""), "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
-	fs.StringVar(&sf.s3.Region, "s3-region", envOr("BLUEZONE_S3_REGION", ""), "S3 region [$BLUEZONE_S3_REGION]")
-	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", envOr("BLUEZONE_S3_INSECURE", "") == "true", "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
+	fs.StringVar(&sf.s3.Bucket, "s3-bucket", "", "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
+	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", "s3.amazonaws.com", "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
+	fs.StringVar(&sf.s3.Prefix, "s3-prefix", "", "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
+	fs.StringVar(&sf.s3.Region, "s3-region", "", "S3 region [$BLUEZONE_S3_REGION]")
+	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", false, "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
 	return sf
 }
 
@@ -116,10 +124,10 @@ func serveCommand() *command {
 			"With --database-url postgres://… any number of replicas can share one database;",
 			"exactly one of them writes each export batch."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
-			addr := fs.String("addr", envOr("BLUEZONE_ADDR", "127.0.0.1:8080"), "address to listen on [$BLUEZONE_ADDR]")
-			exportEvery := fs.Duration("export-every", envDuration("BLUEZONE_EXPORT_EVERY", time.Minute), "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
+			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on [$BLUEZONE_ADDR]")
+			exportEvery := fs.Duration("export-every", time.Minute, "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
 			sf := addServerFlags(fs)
-			sf.trustedProxyHeader = fs.String("trusted-proxy-header", envOr("BLUEZONE_TRUSTED_PROXY_HEADER", ""),
+			sf.trustedProxyHeader = fs.String("trusted-proxy-header", "",
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
 					"used only for the portal's sign-in limits; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
