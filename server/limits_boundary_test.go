@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -172,6 +173,27 @@ func TestAPIBodySizeLimit(t *testing.T) {
 		}
 		if st, code := e.postRaw(t, tt.path, padded(tt.object, limit+1)); st != 413 || code != "body_too_large" {
 			t.Errorf("%s with %d bytes: %d %q, want 413 body_too_large", tt.path, limit+1, st, code)
+		}
+	}
+}
+
+// TestPortalFormSizeLimit: a portal form of exactly 64 KiB is read (here a
+// sign-in with a wrong password: 401), one byte more is 413 (docs/security.md).
+func TestPortalFormSizeLimit(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	const limit = 64 << 10
+	form := func(size int) string {
+		head := "email=a%40moh.gov.vn&password="
+		return head + strings.Repeat("x", size-len(head))
+	}
+	for _, tt := range []struct{ size, status int }{{limit, 401}, {limit + 1, 413}} {
+		resp, err := http.Post(e.http.URL+"/portal/login", "application/x-www-form-urlencoded", strings.NewReader(form(tt.size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("sign-in form of %d bytes: %d, want %d", tt.size, resp.StatusCode, tt.status)
 		}
 	}
 }
