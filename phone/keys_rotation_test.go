@@ -102,6 +102,12 @@ func TestRotateKeyNow(t *testing.T) {
 			if fmt.Sprint(periods) != fmt.Sprint(tt.wantPeriods) {
 				t.Fatalf("rolling periods %v, want %v", periods, tt.wantPeriods)
 			}
+			// The key in use is published too: at the rotation, from its first interval.
+			if tt.name == "mid-day" {
+				if n := len(e.DiagnosisKeys(day0.Unix(), rotate.Unix())); n != 2 {
+					t.Errorf("keys at the moment of rotating: %d, want 2 (the new key starts in this interval)", n)
+				}
+			}
 			newest := keys[len(keys)-1]
 			if newest.RollingStart+newest.RollingPeriod != protocol.RollingStart(protocol.IntervalNumber(day0))+144 {
 				t.Errorf("the new key %+v does not run to the end of the day", newest)
