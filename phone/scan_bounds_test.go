@@ -35,3 +35,74 @@ func TestScanInputBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordScanBounds: RecordScan takes the same 32-bit Unix seconds.
+func TestRecordScanBounds(t *testing.T) {
+	for _, tt := range []struct {
+		at int64
+		ok bool
+	}{{0, true}, {1<<32 - 1, true}, {-1, false}, {1 << 32, false}} {
+		e := newPhone(t, -8)
+		if err := e.RecordScan(tt.at); (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrBadScan)) {
+			t.Errorf("RecordScan(%d) = %v, want ok %v", tt.at, err, tt.ok)
+		}
+	}
+}
+
+// TestScanInstancesAreAMinute: reports within a minute (60 s included) of a
+// scan's first report belong to that scan; later ones start a new scan
+// instance.
+func TestScanInstancesAreAMinute(t *testing.T) {
+	noon := day0.Unix() + 12*3600
+	for _, tt := range []struct {
+		name      string
+		offsets   []int64 // report times after noon
+		wantScans int
+	}{
+		{"one scan", []int64{0, 30, 60}, 1},
+		{"61 s later is the next scan", []int64{0, 61}, 2},
+		{"three scans", []int64{0, 60, 61, 121, 122}, 3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newPhone(t, -8)
+			for _, off := range tt.offsets {
+				if err := e.RecordScan(noon + off); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := e.Status(noon + 3600)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Scans != tt.wantScans {
+				t.Errorf("reports at %v: %d scans, want %d", tt.offsets, st.Scans, tt.wantScans)
+			}
+		})
+	}
+}
+
+// TestScansAreWrittenInBatches: scan instances reach the log with the
+// sightings or, when nothing is heard, once 4096 have gathered.
+func TestScansAreWrittenInBatches(t *testing.T) {
+	for _, tt := range []struct {
+		n           int
+		wantWritten bool
+	}{{4095, false}, {4096, true}} {
+		e := newPhone(t, -8)
+		start := day0.Unix()
+		for i := range tt.n {
+			if err := e.RecordScan(start + int64(i)*120); err != nil {
+				t.Fatal(err)
+			}
+		}
+		e.mu.Lock()
+		n, err := e.log.bytes()
+		e.mu.Unlock()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (n > 0) != tt.wantWritten {
+			t.Errorf("%d empty scans: %d bytes written, want written %v", tt.n, n, tt.wantWritten)
+		}
+	}
+}
