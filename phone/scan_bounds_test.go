@@ -2,6 +2,7 @@ package phone
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/bluezone-vn/bluezone/protocol"
@@ -104,5 +105,54 @@ func TestScansAreWrittenInBatches(t *testing.T) {
 		if (n > 0) != tt.wantWritten {
 			t.Errorf("%d empty scans: %d bytes written, want written %v", tt.n, n, tt.wantWritten)
 		}
+	}
+}
+
+// TestScanInstanceRules pins how the log's scan times become EN scan
+// instances: times within 60 s (included) of a scan's first time belong to
+// it; each scan stands for the time since the previous one, and the oldest
+// for the median of the others' (an hour when it is alone).
+func TestScanInstanceRules(t *testing.T) {
+	for _, tt := range []struct {
+		times     []int64
+		wantStart []int64
+		wantGap   []int64
+	}{
+		{[]int64{1000}, []int64{1000}, []int64{3600}},
+		{[]int64{1000, 1060}, []int64{1000}, []int64{3600}},
+		{[]int64{1000, 1061}, []int64{1000, 1061}, []int64{61, 61}},
+		{[]int64{1000, 1300}, []int64{1000, 1300}, []int64{300, 300}},
+		{[]int64{1000, 1300, 1400, 1900}, []int64{1000, 1300, 1400, 1900}, []int64{300, 300, 100, 500}},
+	} {
+		si := buildScanInstances(tt.times, nil)
+		if fmt.Sprint(si.start) != fmt.Sprint(tt.wantStart) || fmt.Sprint(si.gap) != fmt.Sprint(tt.wantGap) {
+			t.Errorf("times %v: scans %v standing for %v s; want %v, %v", tt.times, si.start, si.gap, tt.wantStart, tt.wantGap)
+		}
+	}
+}
+
+// TestScansOfEveryDaySurviveARestart: empty scans of several days are all
+// written by Flush, so a restart keeps each day's.
+func TestScansOfEveryDaySurviveARestart(t *testing.T) {
+	dir := t.TempDir()
+	e, err := Open(dir, storageKey(1), Config{TxPower: -8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for d := range 3 {
+		if err := e.RecordScan(day0.Unix() + int64(d)*secondsPerDay + 12*3600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e2, err := Open(dir, storageKey(1), Config{TxPower: -8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := e2.Status(day0.Unix() + 3*secondsPerDay)
+	if err != nil || st.Scans != 3 {
+		t.Errorf("after a restart: %+v, %v; want the 3 days' scans", st, err)
 	}
 }
