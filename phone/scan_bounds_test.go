@@ -156,3 +156,36 @@ func TestScansOfEveryDaySurviveARestart(t *testing.T) {
 		t.Errorf("after a restart: %+v, %v; want the 3 days' scans", st, err)
 	}
 }
+
+// TestScanLookupEdge: a sample up to 60 s after a scan's start (included)
+// belongs to that scan; a second later to none.
+func TestScanLookupEdge(t *testing.T) {
+	si := buildScanInstances([]int64{1000, 1300}, nil)
+	for _, tt := range []struct {
+		at     int64
+		ok     bool
+		scan   int
+		stands int64
+	}{{1000, true, 0, 300}, {1060, true, 0, 300}, {1061, false, 0, 0}, {999, false, 0, 0}, {1360, true, 1, 300}} {
+		i, sec, ok := si.at(tt.at)
+		if ok != tt.ok || i != tt.scan || sec != tt.stands {
+			t.Errorf("at(%d) = %d, %d, %v; want %d, %d, %v", tt.at, i, sec, ok, tt.scan, tt.stands, tt.ok)
+		}
+	}
+}
+
+// TestSealEmptyAndShort: sealing nothing gives nonce and tag only, which
+// opens back to nothing; anything shorter is refused, not a panic.
+func TestSealEmptyAndShort(t *testing.T) {
+	s, err := newSealer(storageKey(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := s.seal(nil, []byte("ad"))
+	if got, err := s.open(sealed, []byte("ad")); err != nil || len(got) != 0 {
+		t.Errorf("open(seal(nothing)) = %q, %v; want nothing", got, err)
+	}
+	if _, err := s.open(sealed[:len(sealed)-1], []byte("ad")); err == nil {
+		t.Error("a sealed value one byte short opened")
+	}
+}
