@@ -64,6 +64,9 @@ func TestRestartKeepsProcessedFilesAndOlderExposures(t *testing.T) {
 	if w := b2.Warning(now); w.Level != LevelF1 {
 		t.Errorf("after restart: warning %+v, want the older exposure's F1 kept", w)
 	}
+	if st, err := b2.Status(now); err != nil || st.ExposedKeys != 1 || st.ProcessedExports != 1 {
+		t.Errorf("status after restart %+v, %v; want 1 exposed key, 1 processed export", st, err)
+	}
 	if rep, err := b2.Sync(context.Background(), c, now); err != nil || rep.Files != 0 {
 		t.Errorf("sync after restart %+v, %v; want nothing new", rep, err)
 	}
