@@ -209,9 +209,9 @@ func TestVerifySignatureAlgorithms(t *testing.T) {
 		{"empty algorithm", withAlgorithms(proto.String("")), &key.PublicKey, nil, ""},
 		{"only another algorithm", withAlgorithms(proto.String("1.2.3.4")), &key.PublicKey, export.ErrUnsigned, ""},
 		{"no signatures", withAlgorithms(), &key.PublicKey, export.ErrUnsigned, ""},
-		{"wrong key", withAlgorithms(&ecdsaOID), &other.PublicKey, export.ErrSignature, "1 signature(s) checked"},
-		{"two, wrong key", withAlgorithms(&ecdsaOID, nil), &other.PublicKey, export.ErrSignature, "2 signature(s) checked"},
-		{"other algorithm and wrong key", withAlgorithms(proto.String("1.2.3.4"), &ecdsaOID), &other.PublicKey, export.ErrSignature, "1 signature(s) checked"},
+		{"wrong key", withAlgorithms(&ecdsaOID), &other.PublicKey, export.ErrSignature, "export: 1 signature(s) checked"},
+		{"two, wrong key", withAlgorithms(&ecdsaOID, nil), &other.PublicKey, export.ErrSignature, "export: 2 signature(s) checked"},
+		{"other algorithm and wrong key", withAlgorithms(proto.String("1.2.3.4"), &ecdsaOID), &other.PublicKey, export.ErrSignature, "export: 1 signature(s) checked"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
