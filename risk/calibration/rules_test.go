@@ -165,3 +165,20 @@ func TestFamilyRules(t *testing.T) {
 		})
 	}
 }
+
+// TestEmbeddedTableHasNoTies: no two rows of the shipped table agree in
+// OEM, Build.DEVICE, Build.MODEL and confidence, so best's order is total
+// on it and a lookup never depends on the table's row order.
+func TestEmbeddedTableHasNoTies(t *testing.T) {
+	seen := map[[3]string]map[int]bool{}
+	for _, d := range load().rows {
+		k := [3]string{d.OEM, d.Device, d.Model}
+		if seen[k] == nil {
+			seen[k] = map[int]bool{}
+		}
+		if seen[k][d.Confidence] {
+			t.Errorf("two rows for %q with confidence %d", k, d.Confidence)
+		}
+		seen[k][d.Confidence] = true
+	}
+}
