@@ -21,7 +21,7 @@ func TestOnlyTheKeysIntervalsMatch(t *testing.T) {
 	}
 	ids := protocol.NewIdentifiers(tek)
 	start := protocol.RollingStart(protocol.IntervalNumber(day0)) // day0 00:00
-	const period = 60                                              // a key ended at 10:00 (published, then rotated)
+	const period = 60                                             // a key ended at 10:00 (published, then rotated)
 	for _, tt := range []struct {
 		name     string
 		interval uint32
