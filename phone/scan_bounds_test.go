@@ -189,3 +189,26 @@ func TestSealEmptyAndShort(t *testing.T) {
 		t.Error("a sealed value one byte short opened")
 	}
 }
+
+// TestOutOfOrderReportIsNotMerged: a report of an identifier is merged into
+// its last sample only within the same scan window (60 s either side); one
+// from an hour before is a sample of its own.
+func TestOutOfOrderReportIsNotMerged(t *testing.T) {
+	p := protocol.Payload{Service: protocol.ServiceBluezone, RPI: [16]byte{9, 9, 9}}
+	noon := day0.Unix() + 12*3600
+	for _, tt := range []struct {
+		second      int64 // the second report, after noon's
+		wantSamples int
+	}{{30, 1}, {-30, 1}, {-3600, 2}} {
+		e := newPhone(t, -8)
+		for _, at := range []int64{noon, noon + tt.second} {
+			if err := e.HandleScan(p.Advertisement(), -60, at, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st, err := e.Status(noon + 7200)
+		if err != nil || st.Sightings != tt.wantSamples {
+			t.Errorf("reports at noon and %+d s: %+v, %v; want %d samples", tt.second, st, err, tt.wantSamples)
+		}
+	}
+}
