@@ -244,3 +244,25 @@ func TestConfigBounds(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowStartIsNotTooSlow: the average rate is judged only after
+// IdleTimeout (docs of Client): a server that takes 200 ms to send its first
+// few bytes, then sends the rest at once, is not cut.
+func TestSlowStartIsNotTooSlow(t *testing.T) {
+	srv := exportServer(t, nil, nil, func(w http.ResponseWriter, r *http.Request) bool {
+		w.Header().Set("Content-Length", "20010")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		time.Sleep(200 * time.Millisecond)
+		w.Write(make([]byte, 10))
+		w.(http.Flusher).Flush()
+		time.Sleep(50 * time.Millisecond)
+		w.Write(make([]byte, 20000))
+		return true
+	})
+	c := &Client{BaseURL: srv.URL, IdleTimeout: 300 * time.Millisecond, MinBytesPerSecond: 1000}
+	got, err := c.get(context.Background(), api.PathExports+"x", exportLimit)
+	if err != nil || len(got) != 20010 {
+		t.Fatalf("slow start: %d bytes, %v; want all 20010", len(got), err)
+	}
+}
