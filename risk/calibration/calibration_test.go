@@ -6,24 +6,22 @@ import (
 	"crypto/sha256"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/bluezone-vn/bluezone/internal/reference"
 )
 
 // sharedCSV is Google's table as shipped beside the project (see
 // shared/data/README.md, section 4).
-var sharedCSV = filepath.Join("..", "..", "..", "shared", "data", "en-calibration-2020-08-12.csv")
+const sharedCSV = "en-calibration-2020-08-12.csv"
 
 // TestEmbeddedIsSharedCSV checks that the embedded table is the shared CSV
 // byte for byte. Regenerate with 'go generate ./risk/calibration'.
 func TestEmbeddedIsSharedCSV(t *testing.T) {
-	want, err := os.ReadFile(sharedCSV)
+	want, err := os.ReadFile(reference.DataPath(t, sharedCSV))
 	if err != nil {
-		if os.Getenv("BLUEZONE_REQUIRE_REFERENCE") != "" {
-			t.Fatalf("reference table %s is required but missing: %v", sharedCSV, err)
-		}
-		t.Skipf("reference table %s not found (it lives in shared/data beside the project); set BLUEZONE_REQUIRE_REFERENCE=1 to fail instead: %v", sharedCSV, err)
+		t.Fatal(err)
 	}
 	zr, err := gzip.NewReader(bytes.NewReader(tableGz))
 	if err != nil {
