@@ -12,13 +12,10 @@ import (
 	"github.com/bluezone-vn/bluezone/phone"
 )
 
-// TestPhonesFromTheShell plays a whole contact with the command line: two
-// phones meet, one publishes through a hand-signed export, the other is warned.
-func TestPhonesFromTheShell(t *testing.T) {
-	dir := t.TempDir()
-	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	priv, pub, zip := filepath.Join(dir, "k.pem"), filepath.Join(dir, "p.pem"), filepath.Join(dir, "f.zip")
-	must := func(stdin string, args ...string) string {
+// mustRun returns a runner of the command line that fails t when a command
+// exits non-zero, and returns its standard output.
+func mustRun(t *testing.T) func(stdin string, args ...string) string {
+	return func(stdin string, args ...string) string {
 		t.Helper()
 		out, stderr, code := run(t, stdin, args...)
 		if code != 0 {
@@ -26,6 +23,15 @@ func TestPhonesFromTheShell(t *testing.T) {
 		}
 		return out
 	}
+}
+
+// TestPhonesFromTheShell plays a whole contact with the command line: two
+// phones meet, one publishes through a hand-signed export, the other is warned.
+func TestPhonesFromTheShell(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	priv, pub, zip := filepath.Join(dir, "k.pem"), filepath.Join(dir, "p.pem"), filepath.Join(dir, "f.zip")
+	must := mustRun(t)
 	must("", "phone", "create", "--dir", a)
 	must("", "phone", "create", "--dir", b)
 	start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
@@ -66,14 +72,7 @@ func TestPhoneReplayCountsRealScanTimes(t *testing.T) {
 			dir := t.TempDir()
 			a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 			priv, pub, zip := filepath.Join(dir, "k.pem"), filepath.Join(dir, "p.pem"), filepath.Join(dir, "f.zip")
-			must := func(stdin string, args ...string) string {
-				t.Helper()
-				out, stderr, code := run(t, stdin, args...)
-				if code != 0 {
-					t.Fatalf("%q: exit %d: %s", args, code, stderr)
-				}
-				return out
-			}
+			must := mustRun(t)
 			must("", "phone", "create", "--dir", a)
 			must("", "phone", "create", "--dir", b)
 			start := time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
