@@ -156,6 +156,9 @@ type state struct {
 	Risk      *risk.Config              `json:"risk,omitempty"`
 	NextChaff int64                     `json:"next_chaff,omitempty"` // Unix seconds
 	Phase     int64                     `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
+	// StandInUntil: before this interval the phone broadcasts a stand-in
+	// identifier (see Engine.standInLocked); 0 when none.
+	StandInUntil uint32 `json:"stand_in_until,omitempty"`
 }
 
 type dailyKey struct {

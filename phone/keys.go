@@ -38,6 +38,10 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 	if e.adv != nil { // the same identifier: no key derivation (battery)
 		return e.adv, nil
 	}
+	if e.advENIN < e.state.StandInUntil {
+		e.adv = e.standInLocked()
+		return e.adv, nil
+	}
 	key, err := e.keyForLocked(e.advENIN)
 	if err != nil {
 		return nil, err
@@ -51,6 +55,18 @@ func (e *Engine) Advertisement(now int64) (*Advertisement, error) {
 		AEM: ids.EncryptMetadata(rpi, protocol.Metadata{Version: protocol.MetadataVersion, TxPower: int8(e.cfg.TxPower)})}
 	e.adv = &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), Service: e.cfg.Service, RotateAt: e.rotateAt.Unix()}
 	return e.adv, nil
+}
+
+// standInLocked is what the phone broadcasts for the rest of an interval
+// whose key it has just published (see RotateKeyNow): an identifier and
+// metadata from no key, which nobody can match, so that the phone's presence
+// after the upload cannot be linked to the published key. It looks like any
+// other broadcast.
+func (e *Engine) standInLocked() *Advertisement {
+	p := protocol.Payload{Service: uint16(e.cfg.Service)}
+	rand.Read(p.RPI[:])
+	rand.Read(p.AEM[:])
+	return &Advertisement{Payload: p.Advertisement(), ServiceData: p.ServiceData(), Service: e.cfg.Service, RotateAt: e.rotateAt.Unix()}
 }
 
 // keyForLocked returns the key covering interval n, making a new one (and
@@ -101,7 +117,12 @@ func (e *Engine) RotateKeyNow(now int64) error {
 		last := &e.state.Keys[len(e.state.Keys)-1]
 		if n >= last.Start && n < last.end() {
 			if n == last.Start {
-				n++ // the current key is less than an interval old: start the next at the next interval
+				// The current key is less than an interval old: it keeps
+				// this interval (keys never share one) and the next key
+				// starts at the next; until then the phone broadcasts a
+				// stand-in, not the published key's identifier.
+				n++
+				e.state.StandInUntil = n
 			}
 			last.Period = n - last.Start
 		}

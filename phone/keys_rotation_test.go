@@ -123,13 +123,28 @@ func TestRotateKeyNow(t *testing.T) {
 			n := protocol.IntervalNumber(at)
 			for _, k := range keys {
 				if n >= k.RollingStart && n < k.RollingStart+k.RollingPeriod {
-					if want := protocol.NewIdentifiers(k.TEK).RPI(n); p.RPI != want {
-						t.Errorf("advertised %x after rotating, want %x", p.RPI, want)
+					want := protocol.NewIdentifiers(k.TEK).RPI(n)
+					// In the key's first interval that key is published
+					// with this interval: a stand-in goes out until the
+					// next, so the phone's presence after the upload
+					// cannot be linked to it.
+					if standIn := tt.name == "in the key's first interval"; standIn == (p.RPI == want) {
+						t.Errorf("advertised %x after rotating; the interval's key gives %x (stand-in expected: %v)", p.RPI, want, standIn)
 					}
 					if tt.name == "mid-day" && k != newest {
 						t.Errorf("mid-day, the identifier after rotating is not the new key's")
 					}
 				}
+			}
+			// From the next rotation on, the new key's identifiers.
+			next := time.Unix(adv.RotateAt, 0)
+			adv2, err := e.Advertisement(next.Unix())
+			if err != nil {
+				t.Fatal(err)
+			}
+			p2, _ := protocol.ParseAdvertisement(adv2.Payload)
+			if want := protocol.NewIdentifiers(newest.TEK).RPI(protocol.IntervalNumber(next)); p2.RPI != want {
+				t.Errorf("at the next rotation: advertised %x, want the new key's %x", p2.RPI, want)
 			}
 		})
 	}
