@@ -25,16 +25,15 @@ func rawDB(t *testing.T, b dbtest.Backend) *sql.DB {
 	return raw
 }
 
-// rowValues returns every row of table as column → value.
-func rowValues(t *testing.T, raw *sql.DB, table string) []map[string]any {
+// queryAll runs q and returns its column names and every row's values.
+func queryAll(t *testing.T, raw *sql.DB, q string) (cols []string, out [][]any) {
 	t.Helper()
-	rows, err := raw.Query(`SELECT * FROM ` + table)
+	rows, err := raw.Query(q)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", q, err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out []map[string]any
+	cols, _ = rows.Columns()
 	for rows.Next() {
 		vals := make([]any, len(cols))
 		ptrs := make([]any, len(cols))
@@ -44,6 +43,20 @@ func rowValues(t *testing.T, raw *sql.DB, table string) []map[string]any {
 		if err := rows.Scan(ptrs...); err != nil {
 			t.Fatal(err)
 		}
+		out = append(out, vals)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return cols, out
+}
+
+// rowValues returns every row of table as column → value.
+func rowValues(t *testing.T, raw *sql.DB, table string) []map[string]any {
+	t.Helper()
+	cols, rows := queryAll(t, raw, `SELECT * FROM `+table)
+	var out []map[string]any
+	for _, vals := range rows {
 		m := map[string]any{}
 		for i, c := range cols {
 			m[c] = vals[i]

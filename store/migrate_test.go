@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,19 +18,10 @@ import (
 // and index, and one line per row of every table.
 func snapshot(t *testing.T, b dbtest.Backend) (schema, data []string) {
 	t.Helper()
-	ctx := context.Background()
-	driver := "sqlite"
-	if b.Name == "postgres" {
-		driver = "pgx"
-	}
-	raw, err := sql.Open(driver, b.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
+	raw := rawDB(t, b)
 	var schemaQueries []string
 	var tablesQuery string
-	if driver == "sqlite" {
+	if b.Name != "postgres" {
 		schemaQueries = []string{`SELECT type, name, tbl_name, COALESCE(sql, '') FROM sqlite_master`}
 		tablesQuery = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
 	} else {
@@ -44,22 +34,9 @@ func snapshot(t *testing.T, b dbtest.Backend) (schema, data []string) {
 	}
 	lines := func(q string) []string {
 		t.Helper()
-		rows, err := raw.QueryContext(ctx, q)
-		if err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
-		defer rows.Close()
-		cols, _ := rows.Columns()
+		_, rows := queryAll(t, raw, q)
 		var out []string
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
+		for _, vals := range rows {
 			parts := make([]string, len(vals))
 			for i, v := range vals {
 				if b, ok := v.([]byte); ok {
@@ -68,9 +45,6 @@ func snapshot(t *testing.T, b dbtest.Backend) (schema, data []string) {
 				parts[i] = fmt.Sprint(v)
 			}
 			out = append(out, strings.Join(parts, " | "))
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
 		}
 		return out
 	}
