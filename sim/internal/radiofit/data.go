@@ -117,12 +117,11 @@ func eachLine(path string, want int, f func(fields [][]byte) error) error {
 	}
 }
 
-// readHerald reads the Herald sweeps, in file order.
-func readHerald(dir string) ([]heraldRow, error) {
-	var rows []heraldRow
-	files := map[string]int{}
-	names := map[string]string{} // interned model names
-	intern := func(b []byte) string {
+// interner returns a function giving one string per distinct byte
+// sequence, so that millions of rows share a few model and place names.
+func interner() func([]byte) string {
+	names := map[string]string{}
+	return func(b []byte) string {
 		if s, ok := names[string(b)]; ok {
 			return s
 		}
@@ -130,6 +129,13 @@ func readHerald(dir string) ([]heraldRow, error) {
 		names[s] = s
 		return s
 	}
+}
+
+// readHerald reads the Herald sweeps, in file order.
+func readHerald(dir string) ([]heraldRow, error) {
+	var rows []heraldRow
+	files := map[string]int{}
+	intern := interner() // model names
 	err := eachLine(filepath.Join(dir, HeraldFile), 6, func(f [][]byte) error {
 		key := string(f[0]) + "|" + string(f[1]) + "|" + string(f[2])
 		id, ok := files[key]
@@ -172,15 +178,7 @@ type mitRow struct {
 func readMIT(dir string) ([]mitRow, int, error) {
 	var rows []mitRow
 	dups := 0
-	names := map[string]string{}
-	intern := func(b []byte) string {
-		if s, ok := names[string(b)]; ok {
-			return s
-		}
-		s := string(b)
-		names[s] = s
-		return s
-	}
+	intern := interner()
 	location := func(b []byte) []byte {
 		if i := bytes.IndexByte(b, '/'); i >= 0 {
 			return b[:i]
