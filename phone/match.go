@@ -347,6 +347,7 @@ func (m *matcher) matchLocked(a *export.Archive) {
 // metadata this phone understands.
 func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 	ids := protocol.NewIdentifiers(protocol.TEK(k.Data))
+	rx := e.rxCorrection()
 	var scans []risk.Scan
 	for _, h := range hits {
 		s := &hd.sightings[h.sighting]
@@ -370,8 +371,8 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 			_, sec, _ := hd.scans.at(t) // every sample's time is a scan's
 			scans = append(scans, risk.Scan{
 				Time:           time.Unix(t, 0),
-				Attenuation:    e.attenuation(tx, int(x.Typical), model),
-				MinAttenuation: e.attenuation(tx, int(x.RSSI), model),
+				Attenuation:    e.attenuation(rx, tx, int(x.Typical), model),
+				MinAttenuation: e.attenuation(rx, tx, int(x.RSSI), model),
 				Seconds:        int(min(sec, 86400)),
 			})
 		}
@@ -390,9 +391,10 @@ func (e *Engine) scoreLocked(k export.Key, hits []hit, hd *heard) bool {
 }
 
 // attenuation is the attenuation of a report at rssi from an advertiser
-// sending txPower: the authority's signed calibration applies first, and
-// Google's table (rxCorrection) for this phone's model when that names none.
-func (e *Engine) attenuation(txPower, rssi int, advertiserModel string) int {
+// sending txPower: the authority's signed calibration applies, and rx, this
+// phone's correction from Google's table (rxCorrection, which callers look
+// up once, not per sample).
+func (e *Engine) attenuation(rx, txPower, rssi int, advertiserModel string) int {
 	// 1..255 as EN's attenuations; 0 would read as "not measured".
-	return min(max(1, e.risk.Attenuation(txPower, rssi+e.rxCorrection(), e.cfg.Model, advertiserModel)), 255)
+	return min(max(1, e.risk.Attenuation(txPower, rssi+rx, e.cfg.Model, advertiserModel)), 255)
 }

@@ -90,6 +90,7 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 	}
 	days := map[int64]*dayAcc{}
 	var order []int64
+	rx := e.rxCorrection()
 	for i := range sightings {
 		s := &sightings[i]
 		d := s.Time / secondsPerDay
@@ -100,7 +101,7 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 			order = append(order, d)
 		}
 		for j, x := range s.Samples {
-			att := e.attenuation(e.cfg.TxPower, int(x.Typical), "")
+			att := e.attenuation(rx, e.cfg.TxPower, int(x.Typical), "")
 			b := e.risk.Bucket(att)
 			scan, sec, _ := h.scans.at(s.SampleTime(j))
 			acc.minutes += float64(min(sec, int64(e.risk.MaxScanSeconds))) / 60 * e.risk.BucketWeights[b]
