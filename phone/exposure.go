@@ -199,16 +199,16 @@ func (e *Engine) ExposureWindows(now int64) map[string][]risk.ExposureWindow {
 	return out
 }
 
+// revokeLocked withdraws what a key contributed and returns 1 if it had.
 func (e *Engine) revokeLocked(k export.Key) int {
-	n := 0
-	for _, m := range []bool{e.state.Windows[k.Hex()] != nil, e.state.Exposures[k.Hex()] != nil} {
-		if m {
-			n = 1
-		}
-	}
+	_, w := e.state.Windows[k.Hex()]
+	_, x := e.state.Exposures[k.Hex()]
 	delete(e.state.Windows, k.Hex())
 	delete(e.state.Exposures, k.Hex())
-	return n
+	if w || x {
+		return 1
+	}
+	return 0
 }
 
 // reviseLocked applies a key's new report type (e.g. F1 confirmed as F0).
