@@ -31,7 +31,7 @@ func handDecisions() []Decision {
 	} {
 		d := Decision{Session: x.name, Receiver: "r", Transmitter: "t", Day: "2026-11-20", Minutes: x.minutes,
 			HasTruth: x.truth, Close: x.close, CloseMinute: x.closeMin}
-		d.Warned = Decide(cfg, Exposure{Days: []phone.ExposureDay{{Minutes: x.minutes / 2}, {Minutes: x.minutes / 2}}})
+		_, d.Warned = Decide(cfg, Exposure{Days: []phone.ExposureDay{{Minutes: x.minutes / 2}, {Minutes: x.minutes / 2}}})
 		ds = append(ds, d)
 	}
 	return ds

@@ -80,9 +80,11 @@ func (x Exposure) Score(cfg risk.Config) float64 {
 // Decide is the decision taken from the engine's results for one pair on
 // one day: a day at high risk, a score at or above the configured minutes
 // threshold, as phone.Engine.Warning decides. It is the only place that
-// turns engine results into a decision.
-func Decide(cfg risk.Config, x Exposure) bool {
-	return x.Score(cfg) >= cfg.MinutesThreshold
+// turns engine results into a decision; it returns the day's score too, so
+// that callers do not score the windows twice.
+func Decide(cfg risk.Config, x Exposure) (score float64, warned bool) {
+	score = x.Score(cfg)
+	return score, score >= cfg.MinutesThreshold
 }
 
 // Replay runs every session of d through phone engines and returns what

@@ -135,8 +135,8 @@ func Decisions(d *Dataset, exposures []Exposure, cfg risk.Config, t Truth) []Dec
 	for _, x := range exposures {
 		k := pairKey(x.Session, x.Receiver, x.Transmitter, x.Day)
 		seen[k] = true
-		dec := Decision{Session: x.Session, Receiver: x.Receiver, Transmitter: x.Transmitter, Day: x.Day,
-			Minutes: x.Score(cfg), Warned: Decide(cfg, x)}
+		dec := Decision{Session: x.Session, Receiver: x.Receiver, Transmitter: x.Transmitter, Day: x.Day}
+		dec.Minutes, dec.Warned = Decide(cfg, x)
 		if pd := truth[k]; pd != nil {
 			pd.fill(&dec, t)
 		}
@@ -148,7 +148,8 @@ func Decisions(d *Dataset, exposures []Exposure, cfg risk.Config, t Truth) []Dec
 		}
 		s := pd.session
 		x := Exposure{Session: s.Name, Receiver: s.Phones[pd.rx].ID, Transmitter: s.Phones[pd.tx].ID, Day: risk.Day(pd.day).String()}
-		dec := Decision{Session: x.Session, Receiver: x.Receiver, Transmitter: x.Transmitter, Day: x.Day, Warned: Decide(cfg, x)}
+		dec := Decision{Session: x.Session, Receiver: x.Receiver, Transmitter: x.Transmitter, Day: x.Day}
+		_, dec.Warned = Decide(cfg, x)
 		pd.fill(&dec, t)
 		out = append(out, dec)
 	}
