@@ -35,10 +35,6 @@ type Options struct {
 	Label string
 }
 
-// scanGap (seconds): reports of one receiver within this long of a scan's
-// first report belong to that scan (the engine's scan-instance rule).
-const scanGap = 60
-
 // Exposure is what a receiver's engine reported for one transmitter on one day.
 type Exposure struct {
 	Session, Receiver, Transmitter string
@@ -192,12 +188,9 @@ func (r *replayer) session(s *Session) ([]Exposure, error) {
 		}
 		engines[i] = e
 	}
-	// Scan instances per receiver: first and last report of the current one.
-	scanFirst := make([]int64, len(s.Phones))
-	scanLast := make([]int64, len(s.Phones))
-	for i := range scanFirst {
-		scanFirst[i] = -1
-	}
+	// Every report is a scan instance of its receiver to the engine, which
+	// merges reports within a minute of a scan's first (phone.Engine.RecordScan):
+	// rows heard need nothing more.
 	first, end := int64(math.Floor(s.Rows[0].Time)), int64(0)
 	for _, row := range s.Rows {
 		t := int64(math.Floor(row.Time))
@@ -206,29 +199,12 @@ func (r *replayer) session(s *Session) ([]Exposure, error) {
 			continue
 		}
 		rx, tx := engines[row.Receiver], engines[row.Transmitter]
-		if f := scanFirst[row.Receiver]; f >= 0 && t-f > scanGap {
-			if err := rx.RecordScan(scanLast[row.Receiver]); err != nil {
-				return nil, fmt.Errorf("line %d: %w", row.Line, err)
-			}
-			scanFirst[row.Receiver] = -1
-		}
-		if scanFirst[row.Receiver] < 0 {
-			scanFirst[row.Receiver] = t
-		}
-		scanLast[row.Receiver] = t
 		adv, err := tx.Advertisement(t)
 		if err != nil {
 			return nil, fmt.Errorf("line %d: transmitter %q: %w", row.Line, s.Phones[row.Transmitter].ID, err)
 		}
 		if err := rx.HandleServiceData(int(protocol.ServiceBluezone), adv.ServiceData, int(row.RSSI), t, s.Phones[row.Transmitter].Model); err != nil {
 			return nil, fmt.Errorf("line %d: receiver %q: %w", row.Line, s.Phones[row.Receiver].ID, err)
-		}
-	}
-	for i, f := range scanFirst {
-		if f >= 0 {
-			if err := engines[i].RecordScan(scanLast[i]); err != nil {
-				return nil, err
-			}
 		}
 	}
 
