@@ -45,6 +45,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 	"daydate": func(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) },
 	"rt":      func(r int32) string { return export.ReportType(r).String() },
+	"t":       translate,
 }).ParseFS(templateFS, "templates/*.html"))
 
 // BootstrapToken returns a one-time token for creating the first admin
@@ -75,12 +76,14 @@ type portalPage struct {
 	Nav     bool
 	IsAdmin bool
 	CanCode bool
-	Demo    bool // the server runs with DemoReleaseNow: every page says so
+	Demo    bool   // the server runs with DemoReleaseNow: every page says so
+	Lang    string // langEnglish or langVietnamese; templates write {{t $.Lang "English text"}}
 }
 
 type portalRequest struct {
 	me      store.Official
 	session store.Session
+	lang    string // the official's language: langEnglish or langVietnamese
 }
 
 func (s *Server) portalRoutes(mux *http.ServeMux) {
@@ -136,7 +139,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 }
 
 func (s *Server) page(pr *portalRequest, title string, data any) portalPage {
-	return portalPage{Title: title, Me: &pr.me, CSRF: pr.session.CSRF, Data: data, Nav: true,
+	return portalPage{Title: translate(pr.lang, title), Me: &pr.me, CSRF: pr.session.CSRF, Data: data, Nav: true, Lang: pr.lang,
 		IsAdmin: pr.me.Role == RoleAdmin, CanCode: roleRank(pr.me.Role) >= roleRank(RoleOfficial)}
 }
 
@@ -158,7 +161,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 // errorPage answers a refusal in the portal's layout rather than as plain
 // text, so that an official sees where they are and a way back.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.render(w, r, status, "error.html", portalPage{Title: http.StatusText(status), Error: msg})
+	lang := requestLang(r)
+	s.render(w, r, status, "error.html", portalPage{Title: translate(lang, http.StatusText(status)), Error: translate(lang, msg), Lang: lang})
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
@@ -258,7 +262,7 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 				return
 			}
 		}
-		h(w, r, &portalRequest{me: me, session: sess})
+		h(w, r, &portalRequest{me: me, session: sess, lang: requestLang(r)})
 	})
 }
 
