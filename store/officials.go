@@ -17,6 +17,10 @@ type Official struct {
 	PasswordHash string
 	CreatedAt    time.Time
 	Disabled     bool
+	// TOTPSecret is the base32 secret of the confirmed second factor ("" when
+	// none); TOTPPending one shown for enrolment and not yet confirmed.
+	TOTPSecret  string
+	TOTPPending string
 }
 
 // Session is a logged-in browser; only a hash of its cookie is stored.
@@ -35,12 +39,12 @@ type AuditEntry struct {
 	Detail string
 }
 
-const officialColumns = `id, email, name, role, password_hash, created_at, disabled`
+const officialColumns = `id, email, name, role, password_hash, created_at, disabled, totp_secret, totp_pending`
 
 func scanOfficial(row interface{ Scan(...any) error }) (Official, error) {
 	var o Official
 	var created int64
-	err := row.Scan(&o.ID, &o.Email, &o.Name, &o.Role, &o.PasswordHash, &created, &o.Disabled)
+	err := row.Scan(&o.ID, &o.Email, &o.Name, &o.Role, &o.PasswordHash, &created, &o.Disabled, &o.TOTPSecret, &o.TOTPPending)
 	if errors.Is(err, sql.ErrNoRows) {
 		return o, ErrNotFound
 	}

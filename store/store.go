@@ -175,6 +175,22 @@ var migrations = []string{
 	// issued code #N), so that its keys are not tied to the second they
 	// were confirmed or to the official who confirmed them.
 	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
+	// Accounts (store/accounts.go): a TOTP second factor with the last time
+	// step used (so that a code cannot be replayed), one-time password reset
+	// links (stored hashed), and the half-done sign-ins waiting for a code.
+	`ALTER TABLE officials ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';
+	ALTER TABLE officials ADD COLUMN totp_pending TEXT NOT NULL DEFAULT '';
+	ALTER TABLE officials ADD COLUMN totp_last_step BIGINT NOT NULL DEFAULT 0;
+	CREATE TABLE password_resets (
+		token_hash  {{BYTES}} PRIMARY KEY,
+		official_id BIGINT NOT NULL,
+		expires_at  BIGINT NOT NULL
+	);
+	CREATE TABLE login_challenges (
+		token_hash  {{BYTES}} PRIMARY KEY,
+		official_id BIGINT NOT NULL,
+		expires_at  BIGINT NOT NULL
+	)`,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
