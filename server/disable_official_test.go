@@ -33,6 +33,7 @@ func TestDisabledOfficialCannotSignIn(t *testing.T) {
 			if st, _ := admin.do("POST", "/portal/login", url.Values{"email": {"a@moh.gov.vn"}, "password": {adminPass}}); st != 200 {
 				t.Fatalf("admin login: %d", st)
 			}
+			admin.enrolTOTP(e.clock.now())
 			admin.do("GET", "/portal/officials", nil)
 			if st, body := admin.do("POST", "/portal/officials", url.Values{"email": {"o@moh.gov.vn"}, "name": {"O"}, "role": {"official"}, "password": {officialPass}}); st != 200 || !strings.Contains(body, "created") {
 				t.Fatalf("create official: %d", st)

@@ -137,6 +137,13 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if err := s.db.RefundAttempt(ctx, attempt.ID); err != nil {
 		s.log.ErrorContext(ctx, "login", "err", err) // the attempt just keeps counting
 	}
+	s.afterPassword(w, r, o)
+}
+
+// startSession signs o in: a new session cookie, and the page to start on.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, o store.Official) {
+	ctx := r.Context()
+	now := s.now()
 	tok := make([]byte, 32)
 	rand.Read(tok)
 	cookie := base64.RawURLEncoding.EncodeToString(tok)

@@ -115,6 +115,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST /portal/officials", s.authed(RoleAdmin, s.createOfficialForm))
 	mux.Handle("POST /portal/officials/{id}/disable", s.authed(RoleAdmin, s.disableOfficialForm))
+	s.accountRoutes(mux) // server/accounts.go
 	mux.Handle("GET /portal/settings", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		c, err := s.RiskConfig(r.Context())
 		if err != nil {
@@ -239,6 +240,9 @@ func (s *Server) authed(minRole string, h func(http.ResponseWriter, *http.Reques
 		me, err := s.db.OfficialByID(r.Context(), sess.OfficialID)
 		if err != nil || me.Disabled {
 			http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
+			return
+		}
+		if s.enrolGate(w, r, me) { // server/totp.go
 			return
 		}
 		if roleRank(me.Role) < roleRank(minRole) {

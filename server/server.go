@@ -28,6 +28,7 @@ type Store interface {
 	KeyPublisher
 	ExportStore
 	PortalStore
+	AccountStore
 	Limiter
 	AuditPruner
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
