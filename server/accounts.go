@@ -94,13 +94,13 @@ func (s *Server) IssuePasswordReset(ctx context.Context, actor string, id int64)
 // CreateOfficialAccount adds an account for actor. With password "" the
 // account has no usable password until it is set with the reset link
 // returned (the first password is then never seen by anyone else).
-func (s *Server) CreateOfficialAccount(ctx context.Context, actor, email, name, role, password string) (id int64, resetToken string, err error) {
+func (s *Server) CreateOfficialAccount(ctx context.Context, actor, email, name, role, password string) (id int64, resetToken string, expires time.Time, err error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if addr, err := mail.ParseAddress(email); err != nil || addr.Address != email || len(email) > maxEmailBytes {
-		return 0, "", fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
+		return 0, "", time.Time{}, fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
 	}
 	if !slices.Contains(Roles, role) {
-		return 0, "", fmt.Errorf("role %q: want admin, official or viewer", role)
+		return 0, "", time.Time{}, fmt.Errorf("role %q: want admin, official or viewer", role)
 	}
 	if strings.TrimSpace(name) == "" {
 		name = email
@@ -108,7 +108,7 @@ func (s *Server) CreateOfficialAccount(ctx context.Context, actor, email, name, 
 	var hash string
 	if password != "" {
 		if hash, err = newPasswordHash(password, password); err != nil {
-			return 0, "", err
+			return 0, "", time.Time{}, err
 		}
 	} else {
 		// No password matches: bcrypt never yields "!"-prefixed hashes.
@@ -116,15 +116,15 @@ func (s *Server) CreateOfficialAccount(ctx context.Context, actor, email, name, 
 	}
 	id, err = s.db.CreateOfficial(ctx, store.Official{Email: email, Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now()})
 	if err != nil {
-		return 0, "", fmt.Errorf("create %s (does it exist already?): %w", email, err)
+		return 0, "", time.Time{}, fmt.Errorf("create %s (does it exist already?): %w", email, err)
 	}
 	s.audit(ctx, actor, "create_official", email+" as "+role)
 	if password == "" {
-		if resetToken, _, err = s.IssuePasswordReset(ctx, actor, id); err != nil {
-			return id, "", err
+		if resetToken, expires, err = s.IssuePasswordReset(ctx, actor, id); err != nil {
+			return id, "", time.Time{}, err
 		}
 	}
-	return id, resetToken, nil
+	return id, resetToken, expires, nil
 }
 
 // OfficialByEmail finds an account (ErrNoSuchOfficial).

@@ -56,10 +56,10 @@ type accountsEnv struct {
 func newAccountsEnv(t *testing.T, url string) accountsEnv {
 	e := newEnv(t, url, server.Config{})
 	ctx := context.Background()
-	if _, _, err := e.srv.CreateOfficialAccount(ctx, "test", "a@moh.gov.vn", "Admin", server.RoleAdmin, officialPassword); err != nil {
+	if _, _, _, err := e.srv.CreateOfficialAccount(ctx, "test", "a@moh.gov.vn", "Admin", server.RoleAdmin, officialPassword); err != nil {
 		t.Fatal(err)
 	}
-	id, _, err := e.srv.CreateOfficialAccount(ctx, "test", "o@moh.gov.vn", "Official", server.RoleOfficial, officialPassword)
+	id, _, _, err := e.srv.CreateOfficialAccount(ctx, "test", "o@moh.gov.vn", "Official", server.RoleOfficial, officialPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +315,7 @@ func TestTOTPSignIn(t *testing.T) {
 func TestTOTPRequired(t *testing.T) {
 	be := dbtest.Backends(t)[0]
 	e := newAccountsEnv(t, be.URL)
-	if _, _, err := e.srv.CreateOfficialAccount(context.Background(), "test", "b@moh.gov.vn", "B", server.RoleAdmin, officialPassword); err != nil {
+	if _, _, _, err := e.srv.CreateOfficialAccount(context.Background(), "test", "b@moh.gov.vn", "B", server.RoleAdmin, officialPassword); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, e.http.URL)

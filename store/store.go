@@ -27,6 +27,19 @@ type DB struct {
 // anything else is a SQLite file path (optionally prefixed "sqlite:").
 // The schema is migrated to the newest version.
 func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := open(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.sql.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// open connects without migrating.
+func open(ctx context.Context, url string) (*DB, error) {
 	db := &DB{}
 	var err error
 	switch {
@@ -53,10 +66,6 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	if err := db.sql.PingContext(ctx); err != nil {
 		db.sql.Close()
 		return nil, fmt.Errorf("store: connect: %w", err)
-	}
-	if err := db.migrate(ctx); err != nil {
-		db.sql.Close()
-		return nil, err
 	}
 	return db, nil
 }

@@ -129,7 +129,14 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	if exportsDir == "" {
 		exportsDir = filepath.Join(*f.dataDir, "exports")
 	}
-	db, err := store.Open(ctx, url)
+	open := store.Open
+	if f.existing {
+		open = store.OpenExisting
+	}
+	db, err := open(ctx, url)
+	if errors.Is(err, store.ErrNoServerDatabase) {
+		return nil, nil, fmt.Errorf("%w: point this command at the database serve uses, with --data-dir DIR ($BLUEZONE_DATA_DIR) or --database-url postgres://… ($BLUEZONE_DATABASE_URL)", err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
