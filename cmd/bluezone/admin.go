@@ -84,7 +84,9 @@ func accountErr(cmd, email string, err error) error {
 	return fmt.Errorf("%s %s: %w", cmd, email, err)
 }
 
-func emailFlag(fs *flag.FlagSet) *string { return fs.String("email", "", "the account's email (required)") }
+func emailFlag(fs *flag.FlagSet) *string {
+	return fs.String("email", "", "the account's email (required)")
+}
 
 func adminListCommand() *command {
 	return &command{
@@ -220,8 +222,8 @@ func adminResetPasswordCommand() *command {
 
 func adminResetTOTPCommand() *command {
 	return &command{
-		name:    "reset-totp",
-		args:    "--email E",
+		name: "reset-totp",
+		args: "--email E",
 		summary: describe("Removes the account's second factor (a lost phone) and ends its sessions.",
 			"An administrator (or anyone, when the portal requires it of all) enrols a new one at the next sign-in."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
