@@ -275,13 +275,21 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, pr *
 
 type resetData struct {
 	Token        string
+	Email        string
 	PasswordRule string
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, status int, tok, errMsg string) {
 	lang := requestLang(r)
-	s.render(w, r, status, "reset.html", portalPage{Title: translate(lang, "Set a new password"), Error: translate(lang, errMsg), Lang: lang,
-		Data: resetData{Token: tok, PasswordRule: passwordRule}})
+	d := resetData{Token: tok, PasswordRule: passwordRule}
+	if tok != "" {
+		o, err := s.db.PasswordReset(r.Context(), hashToken(tok), s.now())
+		if err != nil {
+			d.Token = ""
+		}
+		d.Email = o.Email
+	}
+	s.render(w, r, status, "reset.html", portalPage{Title: translate(lang, "Set a new password"), Error: translate(lang, errMsg), Lang: lang, Data: d})
 }
 
 // resetForm uses a reset link: the token is the form's secret (a cross-site
@@ -339,7 +347,7 @@ func (s *Server) officialPage(w http.ResponseWriter, r *http.Request, pr *portal
 	if link != "" {
 		d.Expires = s.now().Add(ResetLinkTTL)
 	}
-	p := s.page(pr, "Account", d)
+	p := s.page(pr, "Manage an account", d)
 	p.Error, p.Notice = errMsg, notice
 	s.render(w, r, status, "official.html", p)
 }

@@ -1,0 +1,142 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/server"
+	"github.com/bluezone-vn/bluezone/store"
+)
+
+func browserTOTPCode(t *testing.T, shownSecret string, at time.Time) string {
+	t.Helper()
+	return totpCode(t, strings.ReplaceAll(strings.TrimSpace(shownSecret), " ", ""), at)
+}
+
+// TestAccountsInABrowser: in headless Chromium an administrator signs in,
+// is held at the enrolment page, sees the QR code (a PNG under the pages'
+// CSP), enrols with a code, signs out, signs in again with password and
+// code, and issues a password reset link that opens its page.
+func TestAccountsInABrowser(t *testing.T) {
+	exe := chromium(t)
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	ctx0 := context.Background()
+	if _, _, _, err := e.srv.CreateOfficialAccount(ctx0, "test", "admin@moh.gov.vn", "Admin", server.RoleAdmin, officialPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := e.srv.CreateOfficialAccount(ctx0, "test", "o@moh.gov.vn", "Nguyễn Văn O", server.RoleOfficial, officialPassword); err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 800))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelA()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	stop := time.AfterFunc(60*time.Second, cancel)
+	defer stop.Stop()
+	started := false
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx := ctx
+		if started {
+			var c context.CancelFunc
+			sctx, c = context.WithTimeout(ctx, 15*time.Second)
+			defer c()
+		}
+		started = true
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
+			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil || len(png) < 1000 {
+			t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR"); dir != "" {
+			os.WriteFile(filepath.Join(dir, name), png, 0o644)
+		}
+	}
+	step("sign in with the password",
+		chromedp.Navigate(e.http.URL+"/portal/login"),
+		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
+		chromedp.SendKeys(`input[name=password]`, officialPassword),
+		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#totp-required`))
+	step("held at enrolment", chromedp.Navigate(e.http.URL+"/portal/officials"), chromedp.WaitVisible(`#totp-secret`))
+	// The QR code loaded: the CSP allows the portal's own PNG.
+	qrWidth, err := chromedp.Run(ctx, chromedp.Evaluate[int](`new Promise(r => { const i = document.getElementById("totp-qr");
+		if (i.complete) r(i.naturalWidth); else { i.onload = () => r(i.naturalWidth); i.onerror = () => r(0); } })`, chromedp.EvalAwaitPromise))
+	if err != nil || qrWidth < 100 {
+		t.Fatalf("the QR image did not load (natural width %d): %v", qrWidth, err)
+	}
+	shot("accounts-enrol.png")
+	step("enrol",
+		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
+		chromedp.Click(`#totp-confirm`),
+		chromedp.WaitVisible(`#change-password`))
+	if s := text(`#totp-status`); !strings.Contains(s, "enrolled") {
+		t.Fatalf("account page says %q", s)
+	}
+	shot("accounts-account.png")
+	var a store.Official
+	a, err = e.db.OfficialByEmail(ctx0, "admin@moh.gov.vn")
+	if err != nil || a.TOTPSecret == "" {
+		t.Fatalf("not enrolled: %v", err)
+	}
+	e.clock.add(30 * time.Second) // the enrolment's code cannot sign in again
+	step("sign out and in again with a code",
+		chromedp.Click(`#logout`),
+		chromedp.WaitVisible(`#signin`),
+		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
+		chromedp.SendKeys(`input[name=password]`, officialPassword),
+		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#totp-signin`))
+	shot("accounts-signin-code.png")
+	step("type the code",
+		chromedp.SendKeys(`#totp-code`, totpCode(t, a.TOTPSecret, e.clock.now())),
+		chromedp.Click(`#totp-signin`),
+		chromedp.WaitVisible(`#issue`))
+	o, _ := e.db.OfficialByEmail(ctx0, "o@moh.gov.vn")
+	step("issue a reset link",
+		chromedp.Navigate(e.http.URL+"/portal/officials"),
+		chromedp.Click(fmt.Sprintf(`a[href="/portal/officials/%d"]`, o.ID)),
+		chromedp.WaitVisible(`#reset-password`),
+		chromedp.Click(`#reset-password`),
+		chromedp.WaitVisible(`#reset-link`))
+	shot("accounts-official.png")
+	link := strings.TrimSpace(text(`#reset-link`))
+	step("open the reset link", chromedp.Click(`#logout`), chromedp.WaitVisible(`#signin`), chromedp.Navigate(link), chromedp.WaitVisible(`#set-password`))
+	shot("accounts-reset.png")
+	step("set the password",
+		chromedp.SendKeys(`input[name=password]`, "the official's new password"),
+		chromedp.SendKeys(`input[name=confirm]`, "the official's new password"),
+		chromedp.Click(`#set-password`),
+		chromedp.WaitVisible(`#signin`),
+		chromedp.SendKeys(`input[name=email]`, "o@moh.gov.vn"),
+		chromedp.SendKeys(`input[name=password]`, "the official's new password"),
+		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#issue`))
+}
