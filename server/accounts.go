@@ -34,12 +34,14 @@ type AccountStore interface {
 	CreateLoginChallenge(ctx context.Context, tokenHash []byte, id int64, expires time.Time) error
 	LoginChallenge(ctx context.Context, tokenHash []byte, now time.Time) (int64, error)
 	DeleteLoginChallenge(ctx context.Context, tokenHash []byte, now time.Time) error
+	PruneAccountTokens(ctx context.Context, now time.Time) error
 }
 
 // ResetLinkTTL is how long a password reset link works.
 const ResetLinkTTL = 24 * time.Hour
 
-// Password rules, stated on every page that sets a password.
+// Password rules, stated on every page that sets a password (the
+// templates repeat this text, for the translation catalogue).
 const passwordRule = "Passwords have 12 to 72 characters (at most 72 bytes: a letter with a Vietnamese accent takes 2 or 3)."
 
 // Roles lists the portal's roles, most powerful first.
@@ -226,12 +228,11 @@ func (s *Server) accountRoutes(mux *http.ServeMux) {
 }
 
 type accountData struct {
-	PasswordRule string
-	TOTP         bool
+	TOTP bool
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg, notice string) {
-	p := s.page(pr, "Your account", accountData{PasswordRule: passwordRule, TOTP: pr.me.TOTPSecret != ""})
+	p := s.page(pr, "Your account", accountData{TOTP: pr.me.TOTPSecret != ""})
 	p.Error, p.Notice = errMsg, notice
 	s.render(w, r, status, "account.html", p)
 }
@@ -274,14 +275,13 @@ func (s *Server) changePasswordForm(w http.ResponseWriter, r *http.Request, pr *
 }
 
 type resetData struct {
-	Token        string
-	Email        string
-	PasswordRule string
+	Token string
+	Email string
 }
 
 func (s *Server) resetPage(w http.ResponseWriter, r *http.Request, status int, tok, errMsg string) {
 	lang := requestLang(r)
-	d := resetData{Token: tok, PasswordRule: passwordRule}
+	d := resetData{Token: tok}
 	if tok != "" {
 		o, err := s.db.PasswordReset(r.Context(), hashToken(tok), s.now())
 		if err != nil {

@@ -276,3 +276,14 @@ func (db *DB) DeleteLoginChallenge(ctx context.Context, tokenHash []byte, now ti
 	_, err := db.sql.ExecContext(ctx, `DELETE FROM login_challenges WHERE token_hash = $1 OR expires_at <= $2`, tokenHash, now.Unix())
 	return err
 }
+
+// PruneAccountTokens forgets reset links and half-done sign-ins that
+// expired before now.
+func (db *DB) PruneAccountTokens(ctx context.Context, now time.Time) error {
+	for _, q := range []string{`DELETE FROM password_resets WHERE expires_at <= $1`, `DELETE FROM login_challenges WHERE expires_at <= $1`} {
+		if _, err := db.sql.ExecContext(ctx, q, now.Unix()); err != nil {
+			return fmt.Errorf("store: prune account tokens: %w", err)
+		}
+	}
+	return nil
+}

@@ -183,6 +183,23 @@ func TestLoginChallengesExpire(t *testing.T) {
 		if _, err := db.LoginChallenge(ctx, []byte("c"), exp); !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("at expiry: %v", err)
 		}
+		db.CreatePasswordReset(ctx, id, []byte("r"), exp)
+		if err := db.PruneAccountTokens(ctx, exp.Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.LoginChallenge(ctx, []byte("c"), now); err != nil {
+			t.Fatal("pruned before its expiry")
+		}
+		if err := db.PruneAccountTokens(ctx, exp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.PasswordReset(ctx, []byte("r"), now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal("an expired reset link was not pruned")
+		}
+		if _, err := db.LoginChallenge(ctx, []byte("c"), now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatal("an expired challenge was not pruned")
+		}
+		db.CreateLoginChallenge(ctx, []byte("c"), id, exp)
 		db.DeleteLoginChallenge(ctx, []byte("c"), now)
 		if _, err := db.LoginChallenge(ctx, []byte("c"), now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatal("deleted challenge still there")

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pquerna/otp/totp"
+
 	"github.com/bluezone-vn/bluezone/blob"
 	"github.com/bluezone-vn/bluezone/phone"
 	"github.com/bluezone-vn/bluezone/server"
@@ -95,6 +97,16 @@ func TestEndToEnd(t *testing.T) {
 	csrfRe := regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 	page := form("/portal/bootstrap", url.Values{"token": {tok}, "email": {"doctor@moh.gov.vn"}, "name": {"Doctor"}, "password": {"a long enough password"}}) // redirected to the sign-in form
 	page = form("/portal/login", url.Values{"email": {"doctor@moh.gov.vn"}, "password": {"a long enough password"}, "csrf": {csrfRe.FindStringSubmatch(page)[1]}})
+	// The first administrator enrols a second factor before anything else.
+	secret := strings.ReplaceAll(regexp.MustCompile(`id="totp-secret"[^>]*>([A-Z2-7 ]+)<`).FindStringSubmatch(page)[1], " ", "")
+	mu.Lock()
+	totpNow := clock
+	mu.Unlock()
+	totpCode, err := totp.GenerateCode(secret, totpNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page = form("/portal/account/totp", url.Values{"csrf": {csrfRe.FindStringSubmatch(page)[1]}, "code": {totpCode}})
 	csrf := csrfRe.FindStringSubmatch(page)[1]
 	page = form("/portal/codes", url.Values{"csrf": {csrf}, "report_type": {"CONFIRMED_TEST"}, "date": {meet.AddDate(0, 0, -10).Format(time.DateOnly)}})
 	code := regexp.MustCompile(`id="issued-code">(\d{8})<`).FindStringSubmatch(page)[1]
