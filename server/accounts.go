@@ -423,5 +423,7 @@ func (s *Server) totpPolicyForm(w http.ResponseWriter, r *http.Request, pr *port
 		return
 	}
 	s.audit(r.Context(), pr.me.Email, "totp_policy", "second factor required for all accounts: "+v)
-	http.Redirect(w, r, "/portal/officials/totp-policy", http.StatusSeeOther)
+	p := s.page(pr, "Second factor", v == "true")
+	p.Notice = translate(pr.lang, "Saved.")
+	s.render(w, r, http.StatusOK, "totp_policy.html", p)
 }

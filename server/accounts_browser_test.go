@@ -119,6 +119,17 @@ func TestAccountsInABrowser(t *testing.T) {
 		chromedp.SendKeys(`#totp-code`, totpCode(t, a.TOTPSecret, e.clock.now())),
 		chromedp.Click(`#totp-signin`),
 		chromedp.WaitVisible(`#issue`))
+	step("require a second factor of all",
+		chromedp.Navigate(e.http.URL+"/portal/officials"),
+		chromedp.Click(`#totp-policy-link`),
+		chromedp.WaitVisible(`#totp-all`),
+		chromedp.Click(`#totp-all`),
+		chromedp.Click(`#totp-policy`),
+		chromedp.WaitVisible(`#totp-all:checked`))
+	shot("accounts-totp-policy.png")
+	if all, err := e.db.Setting(ctx0, "totp_required_for_all"); err != nil || all != "true" {
+		t.Fatalf("policy setting %q, %v", all, err)
+	}
 	o, _ := e.db.OfficialByEmail(ctx0, "o@moh.gov.vn")
 	step("issue a reset link",
 		chromedp.Navigate(e.http.URL+"/portal/officials"),
@@ -138,5 +149,5 @@ func TestAccountsInABrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=email]`, "o@moh.gov.vn"),
 		chromedp.SendKeys(`input[name=password]`, "the official's new password"),
 		chromedp.Click(`#signin`),
-		chromedp.WaitVisible(`#issue`))
+		chromedp.WaitVisible(`#totp-required`)) // every account needs one now
 }
