@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/store"
 )
 
@@ -39,6 +41,21 @@ func TestAdminNeedsTheServersDatabase(t *testing.T) {
 		_, stderr, code := run(t, "", append(args, "--data-dir", empty)...)
 		if code != 1 || !strings.Contains(stderr, "not a Bluezone server database") || !strings.Contains(stderr, "--database-url") {
 			t.Errorf("%v on an empty database: exit %d, stderr %q", args, code, stderr)
+		}
+	}
+	// A fresh PostgreSQL database (a wrong --database-url) is left as it was.
+	if pg := dbtest.Postgres(t); pg != "" {
+		if _, stderr, code := run(t, "", "admin", "list", "--database-url", pg); code != 1 || !strings.Contains(stderr, "not a Bluezone server database") {
+			t.Errorf("admin list on an empty PostgreSQL database: exit %d, stderr %q", code, stderr)
+		}
+		raw, err := sql.Open("pgx", pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		var n int
+		if err := raw.QueryRow(`SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = 'public'`).Scan(&n); err != nil || n != 0 {
+			t.Errorf("the refused PostgreSQL database has %d tables (%v)", n, err)
 		}
 	}
 }
