@@ -50,6 +50,9 @@ var Roles = []string{RoleAdmin, RoleOfficial, RoleViewer}
 // ErrNoSuchOfficial: no account has the email.
 var ErrNoSuchOfficial = errors.New("no account with this email")
 
+// ErrBadRole: the role is none of Roles.
+var ErrBadRole = errors.New("want admin, official or viewer")
+
 // newPasswordHash checks a new password against the rules and hashes it.
 // Longer than bcrypt's 72 bytes is refused rather than silently cut.
 func newPasswordHash(password, confirm string) (string, error) {
@@ -102,7 +105,7 @@ func (s *Server) CreateOfficialAccount(ctx context.Context, actor, email, name, 
 		return 0, "", time.Time{}, fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
 	}
 	if !slices.Contains(Roles, role) {
-		return 0, "", time.Time{}, fmt.Errorf("role %q: want admin, official or viewer", role)
+		return 0, "", time.Time{}, fmt.Errorf("role %q: %w", role, ErrBadRole)
 	}
 	if strings.TrimSpace(name) == "" {
 		name = email
@@ -145,7 +148,7 @@ func (s *Server) Officials(ctx context.Context) ([]store.Official, error) { retu
 // administrator keeps theirs (store.ErrLastAdmin).
 func (s *Server) SetOfficialRole(ctx context.Context, actor string, id int64, role string) error {
 	if !slices.Contains(Roles, role) {
-		return fmt.Errorf("role %q: want admin, official or viewer", role)
+		return fmt.Errorf("role %q: %w", role, ErrBadRole)
 	}
 	o, err := s.db.OfficialByID(ctx, id)
 	if err != nil {
@@ -383,7 +386,7 @@ func (s *Server) officialAction(w http.ResponseWriter, r *http.Request, pr *port
 		s.officialPage(w, r, pr, http.StatusConflict, translate(pr.lang, "This is the last enabled administrator: make another account an administrator first."), "", "")
 	case errors.Is(err, store.ErrNotFound):
 		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
-	case err != nil && strings.HasPrefix(err.Error(), "role "):
+	case errors.Is(err, ErrBadRole):
 		s.officialPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Choose a role."), "", "")
 	case err != nil:
 		s.fail(w, r, err)

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -203,6 +204,45 @@ func TestLoginChallengesExpire(t *testing.T) {
 		db.DeleteLoginChallenge(ctx, []byte("c"), now)
 		if _, err := db.LoginChallenge(ctx, []byte("c"), now); !errors.Is(err, store.ErrNotFound) {
 			t.Fatal("deleted challenge still there")
+		}
+	})
+}
+
+// TestLastAdminUnderRace: two administrators demoting each other at once
+// leave one administrator, on both backends (the count and the change are
+// one transaction, serialised).
+func TestLastAdminUnderRace(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for round := 0; round < 5; round++ {
+			a := addOfficial(t, db, fmt.Sprintf("a%d@x.vn", round), "admin")
+			b := addOfficial(t, db, fmt.Sprintf("b%d@x.vn", round), "admin")
+			errs := make(chan error, 2)
+			for _, id := range []int64{a, b} {
+				go func() {
+					if round%2 == 0 {
+						errs <- db.SetOfficialRole(ctx, id, "viewer")
+					} else {
+						errs <- db.DisableOfficial(ctx, id)
+					}
+				}()
+			}
+			refused := 0
+			for range 2 {
+				err := <-errs
+				if errors.Is(err, store.ErrLastAdmin) {
+					refused++
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			}
+			if refused != 1 {
+				t.Fatalf("round %d: %d of 2 refused; want exactly 1", round, refused)
+			}
+			// Leave no admin of this round for the next one's count.
+			for _, id := range []int64{a, b} {
+				db.SetOfficialDisabled(ctx, id, true)
+			}
 		}
 	})
 }
