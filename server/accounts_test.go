@@ -407,3 +407,23 @@ func TestRoleChangeAndReEnable(t *testing.T) {
 		})
 	}
 }
+
+// TestTOTPChallengeExpires: the code page of a right password works for 5
+// minutes: one second before, a right code signs in; at 5 minutes, it
+// sends the browser back to the password.
+func TestTOTPChallengeExpires(t *testing.T) {
+	e := newAccountsEnv(t, dbtest.Backends(t)[0].URL)
+	a, _ := e.db.OfficialByEmail(context.Background(), "a@moh.gov.vn")
+	for _, tt := range []struct {
+		wait time.Duration
+		ok   bool
+	}{{5*time.Minute - time.Second, true}, {5 * time.Minute, false}} {
+		b := newBrowser(t, e.http.URL)
+		b.signIn("a@moh.gov.vn", officialPassword)
+		e.clock.add(tt.wait)
+		st, body := b.do("POST", "/portal/login/totp", url.Values{"code": {totpCode(t, a.TOTPSecret, e.clock.now())}})
+		if signedIn(body) != tt.ok || (!tt.ok && (st != 401 || !strings.Contains(body, "took too long"))) {
+			t.Errorf("code %v after the password: %d, signed in %v; want %v", tt.wait, st, signedIn(body), tt.ok)
+		}
+	}
+}
