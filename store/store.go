@@ -175,6 +175,7 @@ var migrations = []string{
 	// issued code #N), so that its keys are not tied to the second they
 	// were confirmed or to the official who confirmed them.
 	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
+	uuidMigration,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
@@ -188,9 +189,9 @@ const coarsenClaimed = `claimed_at = claimed_at - claimed_at % 86400, issued_at 
 
 func (db *DB) dialect(q string) string {
 	if db.postgres {
-		return strings.NewReplacer("{{ID}}", "BIGSERIAL PRIMARY KEY", "{{BYTES}}", "BYTEA").Replace(q)
+		return strings.NewReplacer("{{ID}}", "BIGSERIAL PRIMARY KEY", "{{BYTES}}", "BYTEA", "{{UUID}}", postgresNewUUID).Replace(q)
 	}
-	return strings.NewReplacer("{{ID}}", "INTEGER PRIMARY KEY", "{{BYTES}}", "BLOB").Replace(q)
+	return strings.NewReplacer("{{ID}}", "INTEGER PRIMARY KEY", "{{BYTES}}", "BLOB", "{{UUID}}", sqliteNewUUID).Replace(q)
 }
 
 func (db *DB) migrate(ctx context.Context) error {
