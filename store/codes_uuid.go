@@ -84,4 +84,3 @@ func (db *DB) codeUUIDExists(ctx context.Context, uuid string) bool {
 	err := db.sql.QueryRowContext(ctx, `SELECT COUNT(*) FROM codes WHERE uuid = $1`, uuid).Scan(&n)
 	return err == nil && n > 0
 }
-
