@@ -146,8 +146,8 @@ func (s *Server) issueBulk(r *http.Request, pr *portalRequest, rows []bulkRow, l
 }
 
 func (s *Server) issueBulkRow(r *http.Request, pr *portalRequest, row bulkRow, long bool) bulkResult {
-	res := bulkResult{Row: row.Row, UUID: row.UUID}
-	if row.Err != nil {
+	res := bulkResult{Row: row.Row}
+	if row.Err != nil { // no code: no UUID either, which could name another row's
 		res.Status, res.Error = bulkError, row.Err.Error()
 		return res
 	}
@@ -155,6 +155,7 @@ func (s *Server) issueBulkRow(r *http.Request, pr *portalRequest, row bulkRow, l
 	c, err := s.IssueCode(ctx, IssueRequest{ReportType: row.ReportType, TestDate: row.Date, Long: long, IssuedBy: pr.me.Email, UUID: row.UUID})
 	switch {
 	case errors.Is(err, ErrCodeExists):
+		res.UUID = row.UUID
 		res.Status, res.Error = bulkExists, translate(pr.lang, "a code with this uuid was issued already (by an earlier upload): nothing was issued or sent again")
 		return res
 	case err != nil:
