@@ -63,10 +63,10 @@ type statBar struct {
 
 // Chart geometry, in SVG user units (the SVG scales to its box).
 const (
-	chartW, chartH   = 320.0, 150.0
+	chartW, chartH   = 320.0, 132.0
 	chartLeft        = 6.0
 	chartTop         = 18.0
-	chartBottom      = 40.0 // room for the day labels: the baseline is at y=110, as stats.html draws it
+	chartBottom      = 22.0 // room for the day labels: the baseline is at y=110, as stats.html draws it
 	chartPlotH       = chartH - chartTop - chartBottom
 	chartSlot        = (chartW - 2*chartLeft) / statsDays
 	chartBarFraction = 0.7
