@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/csv"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/sms"
@@ -25,6 +27,10 @@ const (
 	// serve's 60 s write time-out; rows not started are reported so, and
 	// nothing was issued for them.
 	bulkTimeLimit = 40 * time.Second
+	// bulkGatewayFailures SMS failures in a row stop the sending: the
+	// gateway is down or refuses us, and every further row would issue a
+	// code the person does not get. Rows not started issue nothing.
+	bulkGatewayFailures = 5
 )
 
 // Statuses of a bulk result row.
@@ -102,7 +108,7 @@ func (s *Server) bulkIssueForm(w http.ResponseWriter, r *http.Request, pr *porta
 		s.bulkPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Nothing was issued: ")+strings.TrimPrefix(err.Error(), errBulkFile.Error()+": "), nil)
 		return
 	}
-	results := s.issueBulk(r, pr, rows, r.PostFormValue("long") == "on")
+	results := s.issueBulk(r.Context(), pr, rows, r.PostFormValue("long") == "on", time.Now().Add(bulkTimeLimit))
 	d := &bulkData{Results: results, Counts: map[string]int{}}
 	for _, res := range results {
 		d.Counts[res.Status]++
@@ -117,10 +123,11 @@ func (s *Server) bulkIssueForm(w http.ResponseWriter, r *http.Request, pr *porta
 }
 
 // issueBulk issues (and sends) the rows, bulkWorkers at a time. A row's
-// failure does not stop the others.
-func (s *Server) issueBulk(r *http.Request, pr *portalRequest, rows []bulkRow, long bool) []bulkResult {
+// failure does not stop the others; rows are no longer started after the
+// deadline or once the SMS gateway failed bulkGatewayFailures times in a row.
+func (s *Server) issueBulk(ctx context.Context, pr *portalRequest, rows []bulkRow, long bool, deadline time.Time) []bulkResult {
 	results := make([]bulkResult, len(rows))
-	deadline := time.Now().Add(bulkTimeLimit)
+	var failures atomic.Int32 // SMS failures in a row
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range bulkWorkers {
@@ -128,12 +135,23 @@ func (s *Server) issueBulk(r *http.Request, pr *portalRequest, rows []bulkRow, l
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				if time.Now().After(deadline) {
-					results[i] = bulkResult{Row: rows[i].Row, Status: bulkError,
+				row := rows[i]
+				switch {
+				case time.Now().After(deadline):
+					results[i] = bulkResult{Row: row.Row, Status: bulkError,
 						Error: translate(pr.lang, "not processed: the upload's time limit passed; upload the file again (rows with a uuid are not issued twice)")}
-					continue
+				case row.Phone != "" && row.Err == nil && s.SMSEnabled() && failures.Load() >= bulkGatewayFailures:
+					results[i] = bulkResult{Row: row.Row, Status: bulkError,
+						Error: fmt.Sprintf(translate(pr.lang, "not processed: the SMS gateway failed %d times in a row; upload the file again when it works (rows with a uuid are not issued twice)"), bulkGatewayFailures)}
+				default:
+					results[i] = s.issueBulkRow(ctx, pr, row, long)
+					switch results[i].Status {
+					case bulkSMSFailed:
+						failures.Add(1)
+					case bulkSent:
+						failures.Store(0)
+					}
 				}
-				results[i] = s.issueBulkRow(r, pr, rows[i], long)
 			}
 		}()
 	}
@@ -145,13 +163,12 @@ func (s *Server) issueBulk(r *http.Request, pr *portalRequest, rows []bulkRow, l
 	return results
 }
 
-func (s *Server) issueBulkRow(r *http.Request, pr *portalRequest, row bulkRow, long bool) bulkResult {
+func (s *Server) issueBulkRow(ctx context.Context, pr *portalRequest, row bulkRow, long bool) bulkResult {
 	res := bulkResult{Row: row.Row}
 	if row.Err != nil { // no code: no UUID either, which could name another row's
 		res.Status, res.Error = bulkError, row.Err.Error()
 		return res
 	}
-	ctx := r.Context()
 	c, err := s.IssueCode(ctx, IssueRequest{ReportType: row.ReportType, TestDate: row.Date, Long: long, IssuedBy: pr.me.Email, UUID: row.UUID})
 	switch {
 	case errors.Is(err, ErrCodeExists):

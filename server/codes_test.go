@@ -545,3 +545,34 @@ func validateOnly(c server.Config) error {
 	c.VerifyPerAddressPerMinute, c.VerifyPerAddressPerHour, c.VerifyFailuresPerMinute = 1, 1, 1
 	return c.Validate()
 }
+
+// TestBulkStopsWhenTheGatewayFails: after bulkGatewayFailures SMS failures
+// in a row, rows to send are no longer issued (their people would not get
+// them); rows without a number still are.
+func TestBulkStopsWhenTheGatewayFails(t *testing.T) {
+	g := newFakeGateway(t)
+	g.fail = func(string) int { return 500 }
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{SMS: smsConfig(g, time.Second)})
+	o := e.signedIn(t, "o@moh.gov.vn", server.RoleOfficial)
+	o.do("GET", "/portal/codes/bulk", nil)
+	var file strings.Builder
+	file.WriteString("date,report_type,phone\n")
+	for range 20 {
+		file.WriteString("2026-11-19,CONFIRMED_TEST,0912345678\n")
+	}
+	file.WriteString("2026-11-19,CONFIRMED_TEST,\n")
+	st, body := o.upload("/portal/codes/bulk", nil, "f.csv", []byte(file.String()))
+	res := readResult(t, body)
+	count := map[string]int{}
+	for _, r := range res[:20] {
+		count[r[2]]++
+		if r[2] == "error" && !strings.Contains(r[3], "failed 5 times in a row") {
+			t.Errorf("row %s: %q", r[0], r)
+		}
+	}
+	// Four rows are sent at once: up to three more may start before the
+	// fifth failure is counted.
+	if st != 200 || count["sms_failed"] < 5 || count["sms_failed"] > 8 || count["sms_failed"]+count["error"] != 20 || res[20][2] != "issued" {
+		t.Fatalf("%d: %v, last row %q", st, count, res[20])
+	}
+}
