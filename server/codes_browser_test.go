@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
@@ -145,6 +146,26 @@ func TestCodesInABrowser(t *testing.T) {
 	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:text/csv;charset=utf-8;base64,"))
 	if err != nil || !strings.HasPrefix(string(raw), "row,uuid,status,error,code\n2,6ba7b810-9dad-41d1-80b4-00c04fd430c8,sent,,\n3,") {
 		t.Fatalf("result file %q, %v", raw, err)
+	}
+	// A click on the link saves the file: the CSP lets the data: link download.
+	downloads := t.TempDir()
+	step("download the result file",
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS(`#download-result`)))
+	var saved []byte
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if names, _ := filepath.Glob(filepath.Join(downloads, "bluezone-codes-*.csv")); len(names) == 1 {
+			if saved, _ = os.ReadFile(names[0]); len(saved) == len(raw) {
+				break
+			}
+		}
+	}
+	if string(saved) != string(raw) {
+		t.Fatalf("downloaded %q, want %q", saved, raw)
 	}
 	shoot("codes-bulk-result")
 
