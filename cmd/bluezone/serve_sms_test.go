@@ -83,3 +83,17 @@ func TestServeHelpHidesSMSSecrets(t *testing.T) {
 		t.Fatalf("serve --help: exit %d\n%s", code, out)
 	}
 }
+
+// TestServeRefusesIncompleteSMS: serve stops before listening when the SMS
+// set-up is incomplete, naming what is missing.
+func TestServeRefusesIncompleteSMS(t *testing.T) {
+	t.Setenv(envWebhookSecret, "")
+	_, stderr, code := run(t, "", "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0", "--sms-provider", "webhook", "--sms-webhook-url", "https://sms.moh.gov.vn/send")
+	if code != 2 || !strings.Contains(stderr, "set $"+envWebhookSecret) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	t.Setenv("BLUEZONE_SMS_PROVIDER", "twilio")
+	if _, stderr, code := run(t, "", "serve", "--data-dir", t.TempDir(), "--addr", "127.0.0.1:0"); code != 2 || !strings.Contains(stderr, "--sms-twilio-account-sid") {
+		t.Fatalf("from the environment: exit %d: %s", code, stderr)
+	}
+}
