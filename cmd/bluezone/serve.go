@@ -32,16 +32,17 @@ type serverFlags struct {
 	exportPeriod                             *time.Duration
 	minBatchKeys                             *int
 	s3                                       blob.S3Config
-	trustedProxyHeader                       *string   // serve only; nil for the operator commands
-	instanceID                               *string   // serve only
-	behindTLSProxy                           *bool     // serve only
-	verifyPerMinute, verifyPerHour           *int      // serve only
-	verifyFailuresPerMinute                  *int      // serve only
-	demoReleaseNow                           *bool     // serve only
-	sms                                      *smsFlags // serve only
+	trustedProxyHeader                       *string // serve only; nil for the operator commands
+	instanceID                               *string // serve only
+	behindTLSProxy                           *bool   // serve only
+	verifyPerMinute, verifyPerHour           *int    // serve only
+	verifyFailuresPerMinute                  *int    // serve only
+	demoReleaseNow                           *bool   // serve only
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
+
+	sms *smsFlags // serve only
 }
 
 // envName finds the $BLUEZONE_* variable a flag's usage names.
