@@ -73,3 +73,18 @@ func TestBulkDeadlineAndConcurrency(t *testing.T) {
 		t.Fatalf("%d codes issued, want %d", len(codes), bulkWorkers)
 	}
 }
+
+// TestResultFileIsNoFormula: a text that a spreadsheet would run as a
+// formula goes into the result file quoted.
+func TestResultFileIsNoFormula(t *testing.T) {
+	got := string(bulkResultCSV([]bulkResult{
+		{Row: 2, Status: bulkError, Error: `=HYPERLINK("http://evil","x")`},
+		{Row: 3, Status: bulkError, Error: "+1"}, {Row: 4, Status: bulkError, Error: "-1"}, {Row: 5, Status: bulkError, Error: "@SUM(A1)"},
+		{Row: 6, Status: bulkError, Error: "date \"=1\": want YYYY-MM-DD"},
+	}))
+	want := "row,uuid,status,error,code\n" + `2,,error,"'=HYPERLINK(""http://evil"",""x"")",` + "\n3,,error,'+1,\n4,,error,'-1,\n5,,error,'@SUM(A1),\n" +
+		`6,,error,"date ""=1"": want YYYY-MM-DD",` + "\n"
+	if got != want {
+		t.Fatalf("result file:\n%s\nwant:\n%s", got, want)
+	}
+}

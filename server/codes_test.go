@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
@@ -416,9 +417,14 @@ func TestBulkLimits(t *testing.T) {
 	if res := readResult(t, body); st != 200 || len(res) != 500 || res[499][2] != "issued" || res[499][0] != "501" {
 		t.Fatalf("500 rows: %d, %d results", st, len(res))
 	}
+	// Without SMS set up, a row with a number is issued and its code is in the file.
+	if st, body := o.upload("/portal/codes/bulk", nil, "p.csv", []byte("date,report_type,phone\n2026-11-19,CONFIRMED_TEST,0912345678\n")); st != 200 ||
+		!strings.Contains(body, `id="no-sms"`) || fmt.Sprint(readResult(t, body)[0][2:4]) != "[issued SMS is not set up on this server: give the person the code]" || len(readResult(t, body)[0][4]) != 8 {
+		t.Fatalf("a number without SMS: %d %q", st, readResult(t, body))
+	}
 	codes, _ := e.db.RecentCodes(context.Background(), 1000)
-	if len(codes) != 500 {
-		t.Fatalf("%d codes after 500 rows", len(codes))
+	if len(codes) != 501 {
+		t.Fatalf("%d codes after 500 rows and 1, want 501", len(codes))
 	}
 	for name, tt := range map[string]struct {
 		file []byte
@@ -435,8 +441,8 @@ func TestBulkLimits(t *testing.T) {
 			t.Errorf("%s: %d\n%s", name, st, body)
 		}
 	}
-	if codes, _ := e.db.RecentCodes(context.Background(), 1000); len(codes) != 500 {
-		t.Fatalf("%d codes after refused files, want 500", len(codes))
+	if codes, _ := e.db.RecentCodes(context.Background(), 1000); len(codes) != 501 {
+		t.Fatalf("%d codes after refused files, want 501", len(codes))
 	}
 	// The form limit, to the byte: the whole multipart body counts.
 	sized := func(total int) (string, []byte) {
