@@ -110,6 +110,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST /portal/codes", s.authed(RoleOfficial, s.issueCodeForm))
 	mux.Handle("POST /portal/codes/{id}/revoke", s.authed(RoleOfficial, s.revokeCodeForm))
+	s.codeRoutes(mux)
 	mux.Handle("GET /portal/officials", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		s.officialsPage(w, r, pr, http.StatusOK, "", "")
 	}))
@@ -335,39 +336,12 @@ func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/portal/login", http.StatusSeeOther)
 }
 
-type statsRow struct {
-	Day    int64
-	Values map[string]int64
-}
-
-type statsData struct {
-	Rows      []statsRow
-	Columns   []string
-	PublicKey string
-}
-
-func (s *Server) statsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
-	if err := s.FlushStats(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "statistics", "err", err)
-	}
-	today := unixDay(s.now())
-	st, err := s.db.Stats(r.Context(), today-13)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	d := statsData{Columns: []string{"codes_issued", "codes_used", "codes_revoked", "publishes", "keys_published", "keys_revoked", "exports"}, PublicKey: string(s.exportPEM)}
-	for day := today; day > today-14; day-- {
-		d.Rows = append(d.Rows, statsRow{Day: day, Values: st[day]})
-	}
-	s.render(w, r, http.StatusOK, "stats.html", s.page(pr, "Statistics", d))
-}
-
 type codesData struct {
 	Issued *IssuedCode
 	Codes  []store.Code
 	Today  string
 	Now    time.Time
+	SMS    bool // the form offers to send the code by SMS
 }
 
 func (s *Server) codesPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg string, notice string, issued ...*IssuedCode) {
@@ -376,7 +350,7 @@ func (s *Server) codesPage(w http.ResponseWriter, r *http.Request, pr *portalReq
 		s.fail(w, r, err)
 		return
 	}
-	d := codesData{Codes: codes, Today: s.now().UTC().Format(time.DateOnly), Now: s.now()}
+	d := codesData{Codes: codes, Today: s.now().UTC().Format(time.DateOnly), Now: s.now(), SMS: s.SMSEnabled()}
 	if len(issued) > 0 {
 		d.Issued = issued[0]
 	}
@@ -396,9 +370,18 @@ func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *porta
 		s.codesPage(w, r, pr, http.StatusBadRequest, "Enter the date as YYYY-MM-DD.", "")
 		return
 	}
+	phone, err := s.smsNumber(r.PostFormValue("phone"))
+	if err != nil {
+		s.codesPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Nothing was issued: ")+err.Error(), "")
+		return
+	}
 	c, err := s.IssueCode(r.Context(), IssueRequest{ReportType: rt, TestDate: date, Long: r.PostFormValue("long") == "on", IssuedBy: pr.me.Email})
 	if err != nil {
 		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		return
+	}
+	if phone != "" {
+		s.sendIssuedCode(w, r, pr, c, phone, r.PostFormValue("sms_lang"))
 		return
 	}
 	s.codesPage(w, r, pr, http.StatusOK, "", "", c)
@@ -408,6 +391,10 @@ func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *port
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
 		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	if r.PostFormValue("confirm") != "yes" { // one click must not revoke
+		s.revokeConfirmPage(w, r, pr, id)
 		return
 	}
 	n, err := s.RevokeCode(r.Context(), id, pr.me.Email)

@@ -25,6 +25,7 @@ import (
 // made of one small interface per role.
 type Store interface {
 	CodeStore
+	CodeLookup
 	KeyPublisher
 	ExportStore
 	PortalStore
@@ -151,6 +152,9 @@ type Config struct {
 	// a real case's phone may not be so quick, which is why this is never
 	// for production.
 	DemoReleaseNow bool
+	// SMS sends codes to confirmed people by text message; its zero value
+	// sends none (see SMSConfig).
+	SMS SMSConfig
 }
 
 func (c *Config) defaults() {
@@ -207,6 +211,7 @@ func (c Config) Validate() error {
 	if len(c.InstanceID) > 200 {
 		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
 	}
+	errs = append(errs, c.SMS.validate()...)
 	if c.Retention < 14*24*time.Hour {
 		errs = append(errs, fmt.Errorf("retention %v: keys must stay available for 14 days", c.Retention))
 	}

@@ -39,11 +39,16 @@ type IssueRequest struct {
 	TestDate time.Time
 	Long     bool   // a long code, for sending by SMS link, instead of 8 digits
 	IssuedBy string // the official's account, for the audit log
+	// UUID, when given, names the code (a client's row id): a second
+	// request with it issues nothing and gets ErrCodeExists, so that a
+	// retried bulk upload issues each code once. Empty: a random one.
+	UUID string
 }
 
 // IssuedCode is a new code: Code is shown once and never stored.
 type IssuedCode struct {
 	ID        int64
+	UUID      string
 	Code      string
 	ExpiresAt time.Time
 }
@@ -64,6 +69,13 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 	if r.IssuedBy == "" {
 		return nil, errors.New("issue code: the issuing official is required")
 	}
+	uuid := store.NewUUID()
+	if r.UUID != "" {
+		var err error
+		if uuid, err = store.ParseUUID(r.UUID); err != nil {
+			return nil, fmt.Errorf("issue code: %w", err)
+		}
+	}
 	n, alphabet, ttl := 8, "0123456789", s.cfg.ShortCodeTTL
 	if r.Long {
 		n, alphabet, ttl = 16, longCodeAlphabet, s.cfg.LongCodeTTL
@@ -73,8 +85,11 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 		code := randomString(n, alphabet)
 		id, err := s.db.CreateCode(ctx, store.Code{
 			HMAC: s.codeHMAC(code), Long: r.Long, ReportType: int32(r.ReportType), TestDay: unixDay(r.TestDate),
-			IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: r.IssuedBy,
+			IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: r.IssuedBy, UUID: uuid,
 		})
+		if errors.Is(err, store.ErrCodeExists) {
+			return nil, fmt.Errorf("issue code %s: %w", uuid, ErrCodeExists)
+		}
 		if err != nil { // most likely a collision with a live code: draw again
 			lastErr = err
 			continue
@@ -84,7 +99,7 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 		// Here, not in the portal, so that codes issued from the shell
 		// (bluezone codes issue) are in the audit log too.
 		s.audit(ctx, r.IssuedBy, "issue_code", fmt.Sprintf("code #%d, %s", id, r.ReportType))
-		return &IssuedCode{ID: id, Code: code, ExpiresAt: now.Add(ttl)}, nil
+		return &IssuedCode{ID: id, UUID: uuid, Code: code, ExpiresAt: now.Add(ttl)}, nil
 	}
 	return nil, fmt.Errorf("issue code: could not store a new code: %w", lastErr)
 }

@@ -11,7 +11,10 @@ import (
 
 // Code is a verification code issued to a confirmed person. Only its HMAC is stored.
 type Code struct {
-	ID         int64
+	ID int64
+	// UUID names the code to officials (lookup, revocation, bulk results);
+	// CreateCode makes a random one when it is empty.
+	UUID       string
 	HMAC       []byte
 	Long       bool
 	ReportType int32
@@ -87,25 +90,34 @@ func (db *DB) SettingOrInit(ctx context.Context, name string, init func() (strin
 	return db.Setting(ctx, name)
 }
 
-// CreateCode stores a new code and returns its ID.
+// CreateCode stores a new code and returns its ID. A code whose UUID is
+// taken already gets ErrCodeExists.
 func (db *DB) CreateCode(ctx context.Context, c Code) (int64, error) {
+	if c.UUID == "" {
+		c.UUID = NewUUID()
+	}
 	var id int64
-	err := db.sql.QueryRowContext(ctx, `INSERT INTO codes (hmac, long_code, report_type, test_day, issued_at, expires_at, issued_by)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		c.HMAC, c.Long, c.ReportType, c.TestDay, c.IssuedAt.Unix(), c.ExpiresAt.Unix(), c.IssuedBy).Scan(&id)
+	err := db.sql.QueryRowContext(ctx, `INSERT INTO codes (hmac, long_code, report_type, test_day, issued_at, expires_at, issued_by, uuid)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
+		c.HMAC, c.Long, c.ReportType, c.TestDay, c.IssuedAt.Unix(), c.ExpiresAt.Unix(), c.IssuedBy, c.UUID).Scan(&id)
+	if err != nil && db.codeUUIDExists(ctx, c.UUID) {
+		return 0, fmt.Errorf("store: create code %s: %w", c.UUID, ErrCodeExists)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: create code: %w", err)
 	}
 	return id, nil
 }
 
-const codeColumns = `id, hmac, long_code, report_type, test_day, issued_at, expires_at, issued_by, claimed_at, revoked_at`
+const codeColumns = `id, hmac, long_code, report_type, test_day, issued_at, expires_at, issued_by, claimed_at, revoked_at, uuid`
 
 func scanCode(row interface{ Scan(...any) error }) (Code, error) {
 	var c Code
 	var issued, expires int64
 	var claimed, revoked sql.NullInt64
-	err := row.Scan(&c.ID, &c.HMAC, &c.Long, &c.ReportType, &c.TestDay, &issued, &expires, &c.IssuedBy, &claimed, &revoked)
+	var uuid sql.NullString
+	err := row.Scan(&c.ID, &c.HMAC, &c.Long, &c.ReportType, &c.TestDay, &issued, &expires, &c.IssuedBy, &claimed, &revoked, &uuid)
+	c.UUID = uuid.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, ErrNotFound
 	}

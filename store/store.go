@@ -200,6 +200,7 @@ var migrations = []string{
 		official_id BIGINT NOT NULL,
 		expires_at  BIGINT NOT NULL
 	)`,
+	uuidMigration,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
@@ -213,9 +214,9 @@ const coarsenClaimed = `claimed_at = claimed_at - claimed_at % 86400, issued_at 
 
 func (db *DB) dialect(q string) string {
 	if db.postgres {
-		return strings.NewReplacer("{{ID}}", "BIGSERIAL PRIMARY KEY", "{{BYTES}}", "BYTEA").Replace(q)
+		return strings.NewReplacer("{{ID}}", "BIGSERIAL PRIMARY KEY", "{{BYTES}}", "BYTEA", "{{UUID}}", postgresNewUUID).Replace(q)
 	}
-	return strings.NewReplacer("{{ID}}", "INTEGER PRIMARY KEY", "{{BYTES}}", "BLOB").Replace(q)
+	return strings.NewReplacer("{{ID}}", "INTEGER PRIMARY KEY", "{{BYTES}}", "BLOB", "{{UUID}}", sqliteNewUUID).Replace(q)
 }
 
 func (db *DB) migrate(ctx context.Context) error {

@@ -16,8 +16,8 @@ import (
 func codesCommand() *command {
 	return &command{
 		name:    "codes",
-		summary: "issue and revoke verification codes from the operator's shell (same database as serve)",
-		subs:    []*command{codesIssueCommand(), codesRevokeCommand()},
+		summary: "issue, revoke and look up verification codes from the operator's shell (same database as serve)",
+		subs:    []*command{codesIssueCommand(), codesRevokeCommand(), codesStatusCommand()},
 	}
 }
 

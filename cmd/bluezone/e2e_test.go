@@ -176,7 +176,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Revocation withdraws the warning.
-	page = form("/portal/codes/1/revoke", url.Values{"csrf": {csrf}})
+	page = form("/portal/codes/1/revoke", url.Values{"csrf": {csrf}, "confirm": {"yes"}})
 	if !strings.Contains(page, "Code #1 revoked; 14 published keys") {
 		t.Fatalf("revoke page:\n%s", page)
 	}

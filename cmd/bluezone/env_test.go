@@ -52,6 +52,16 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_VERIFY_FAILURES_PER_MINUTE", "90", "verify-failures-per-minute", "90"},
 		{"BLUEZONE_INSTANCE_ID", "replica-a", "instance-id", "replica-a"},
 		{"BLUEZONE_DEMO_RELEASE_NOW", "true", "demo-release-now", "true"},
+		{"BLUEZONE_SMS_PROVIDER", "twilio", "sms-provider", "twilio"},
+		{"BLUEZONE_SMS_WEBHOOK_URL", "https://sms.moh.gov.vn/send", "sms-webhook-url", "https://sms.moh.gov.vn/send"},
+		{"BLUEZONE_SMS_TWILIO_ACCOUNT_SID", "AC42", "sms-twilio-account-sid", "AC42"},
+		{"BLUEZONE_SMS_TWILIO_FROM", "+15005550006", "sms-twilio-from", "+15005550006"},
+		{"BLUEZONE_SMS_TWILIO_BASE_URL", "https://twilio.example", "sms-twilio-base-url", "https://twilio.example"},
+		{"BLUEZONE_SMS_TEMPLATE_VI", "Mã {code}", "sms-template-vi", "Mã {code}"},
+		{"BLUEZONE_SMS_TEMPLATE_EN", "Code {code}", "sms-template-en", "Code {code}"},
+		{"BLUEZONE_SMS_LINK_BASE", "https://bluezone.gov.vn/v?c=", "sms-link-base", "https://bluezone.gov.vn/v?c="},
+		{"BLUEZONE_SMS_COUNTRY_CODE", "856", "sms-country-code", "856"},
+		{"BLUEZONE_SMS_TIMEOUT", "5s", "sms-timeout", "5s"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {

@@ -41,6 +41,8 @@ type serverFlags struct {
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
+
+	sms *smsFlags // serve only
 }
 
 // envName finds the $BLUEZONE_* variable a flag's usage names.
@@ -101,6 +103,12 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	}
 	if f.demoReleaseNow != nil {
 		cfg.DemoReleaseNow = *f.demoReleaseNow
+	}
+	if f.sms != nil {
+		var err error
+		if cfg.SMS, err = f.sms.config(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if f.instanceID != nil {
 		cfg.InstanceID = *f.instanceID
@@ -225,6 +233,7 @@ func serveCommand() *command {
 					"ignoring EN's 2-hour embargo after a key stops being used, which keeps anyone from linking a case's\n"+
 					"current broadcasts to its published key; refused with --database-url or --s3-bucket, which are\n"+
 					"production set-ups [$BLUEZONE_DEMO_RELEASE_NOW=true]")
+			sf.sms = addSMSFlags(fs)
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
