@@ -352,7 +352,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request, pr *portalReq
 		s.fail(w, r, err)
 		return
 	}
-	d := statsData{Columns: []string{"codes_issued", "codes_used", "codes_revoked", "publishes", "keys_published", "keys_revoked", "exports"}, PublicKey: string(s.exportPEM)}
+	d := statsData{Columns: []string{"codes_issued", "codes_used", "codes_revoked", "publishes", "keys_published", "keys_revoked", "exports"}, PublicKey: string(s.ExportPublicKeyPEM())}
 	for day := today; day > today-14; day-- {
 		d.Rows = append(d.Rows, statsRow{Day: day, Values: st[day]})
 	}

@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +49,15 @@ func (s *Server) SetRiskConfig(ctx context.Context, c risk.Config) error {
 	return s.publishRiskConfig(ctx, c)
 }
 
+// publishRiskConfig signs c with the current export signing key: the one
+// every app knows (a new key's overlap gives apps the time to learn it; see
+// docs/keys.md), and publishes it.
 func (s *Server) publishRiskConfig(ctx context.Context, c risk.Config) error {
-	data, sig, err := risk.SignConfig(c, s.exportKey)
+	k, err := s.currentKey(ctx)
+	if err != nil {
+		return err
+	}
+	data, sig, err := risk.SignConfig(c, k.key)
 	if err != nil {
 		return err
 	}
@@ -60,9 +69,10 @@ func (s *Server) publishRiskConfig(ctx context.Context, c risk.Config) error {
 	return s.blobs.Put(ctx, api.RiskConfigName, data)
 }
 
-// ensureRiskConfigPublished publishes the configuration if storage lacks it.
+// ensureRiskConfigPublished publishes the configuration if storage lacks
+// it, or if the current signing key did not sign it (after a rotation).
 func (s *Server) ensureRiskConfigPublished(ctx context.Context) error {
-	if _, err := s.blobs.Get(ctx, api.RiskConfigName); !errors.Is(err, blob.ErrNotFound) {
+	if ok, err := s.riskConfigSignedByCurrent(ctx); ok || err != nil {
 		return err
 	}
 	c, err := s.RiskConfig(ctx)
@@ -76,4 +86,27 @@ func (s *Server) ensureRiskConfigPublished(ctx context.Context) error {
 		return nil
 	}
 	return s.publishRiskConfig(ctx, c)
+}
+
+func (s *Server) riskConfigSignedByCurrent(ctx context.Context) (bool, error) {
+	data, err := s.blobs.Get(ctx, api.RiskConfigName)
+	if errors.Is(err, blob.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	sig, err := s.blobs.Get(ctx, api.RiskConfigSigName)
+	if errors.Is(err, blob.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	k, err := s.currentKey(ctx)
+	if err != nil {
+		return false, err
+	}
+	digest := sha256.Sum256(data)
+	return ecdsa.VerifyASN1(&k.key.PublicKey, digest[:], sig), nil
 }

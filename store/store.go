@@ -175,6 +175,10 @@ var migrations = []string{
 	// issued code #N), so that its keys are not tied to the second they
 	// were confirmed or to the official who confirmed them.
 	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
+	// A period with more keys than one export file holds is written as
+	// several files (batch 1..N): more_files lists those after the first,
+	// one per line.
+	`ALTER TABLE exports ADD COLUMN more_files TEXT NOT NULL DEFAULT ''`,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
