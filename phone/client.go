@@ -185,9 +185,14 @@ func padJSON(v any, size int) ([]byte, error) {
 // matched; it is tried again at the next sync, since only matched files are
 // marked done. An interrupted sync resumes where it stopped.
 //
-// It first applies the authority's signed risk configuration, when the server
-// publishes one; a configuration that does not verify fails the sync.
+// It first pins the signing keys that pinned ones endorse (a rotation, see
+// AdoptEndorsedKeys), then applies the authority's signed risk
+// configuration, when the server publishes one; a configuration that does
+// not verify fails the sync.
 func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, error) {
+	if err := e.syncSigningKeys(ctx, c); err != nil {
+		return nil, err
+	}
 	if err := e.syncRiskConfig(ctx, c); err != nil {
 		return nil, err
 	}

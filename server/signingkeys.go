@@ -31,11 +31,6 @@ import (
 const (
 	legacyKeySetting = "export_signing_key"
 	ringSetting      = "export_signing_keys"
-	// DefaultKeyOverlap is how long old keys keep signing after a new one is
-	// added: apps and phone platforms must have learnt the new key by then
-	// (two weeks is the keys' own lifetime, so every phone that matched in
-	// that time has synced at least once during it).
-	DefaultKeyOverlap = 14 * 24 * time.Hour
 )
 
 // ErrSigningKey is returned for a refused change of the key ring.
@@ -180,10 +175,18 @@ type AddSigningKeyRequest struct {
 	KeyID, KeyVersion string
 	// Key is the new private key; nil makes one.
 	Key *ecdsa.PrivateKey
-	// Overlap is how long the keys live now keep signing (0: DefaultKeyOverlap).
+	// Overlap is how long the keys live now keep signing (0: the least,
+	// MinKeyOverlap).
 	Overlap time.Duration
 	By      string // who adds it, for the audit log
 }
+
+// MinKeyOverlap is the shortest overlap of a rotation: the retention of
+// files and one period, so that when the old key retires every file still
+// listed was written during the overlap and carries the new key's
+// signature, and phones that pin only the new key verify them all. (Phones
+// get the time to learn the new key too: all that synced during it did.)
+func (s *Server) MinKeyOverlap() time.Duration { return s.cfg.Retention + s.cfg.ExportPeriod }
 
 // AddSigningKey adds a new export signing key: it signs every file from the
 // next export run on, together with the keys live now, which it is endorsed
@@ -193,10 +196,11 @@ func (s *Server) AddSigningKey(ctx context.Context, req AddSigningKeyRequest) (S
 		return SigningKey{}, err
 	}
 	if req.Overlap == 0 {
-		req.Overlap = DefaultKeyOverlap
+		req.Overlap = s.MinKeyOverlap()
 	}
-	if req.Overlap < 0 {
-		return SigningKey{}, fmt.Errorf("%w: overlap %v is negative", ErrSigningKey, req.Overlap)
+	if req.Overlap < s.MinKeyOverlap() {
+		return SigningKey{}, fmt.Errorf("%w: overlap %v: want at least %v, so that every listed file carries the new key's signature when the old one retires (retire it early with RetireSigningKey if it must go sooner)",
+			ErrSigningKey, req.Overlap, s.MinKeyOverlap())
 	}
 	if req.Key == nil {
 		var err error
