@@ -73,13 +73,13 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if err := s.ensureRiskConfigPublished(ctx); err != nil {
 		return nil, err
 	}
-	// Batches end on period boundaries; only after an early batch of
-	// DemoReleaseNow does the first one start off a boundary, and it ends at
-	// the next one, so that the grid is kept.
 	failures, err := s.periodFailures(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// Batches end on period boundaries; only after an early batch of
+	// DemoReleaseNow does the first one start off a boundary, and it ends at
+	// the next one, so that the grid is kept.
 	for end := start.Truncate(s.cfg.ExportPeriod).Add(s.cfg.ExportPeriod); !end.After(now); end = end.Add(s.cfg.ExportPeriod) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
