@@ -43,3 +43,11 @@ type Endorsement struct {
 func EndorsementMessage(keyID, keyVersion string, publicPEM []byte) []byte {
 	return []byte("Bluezone export signing key endorsement v1\n" + keyID + "\n" + keyVersion + "\n" + string(publicPEM))
 }
+
+// RiskConfigSigNameFor is the signature of RiskConfigName by the signing key
+// keyID/keyVersion (relative to PathExports), one for each live key, so
+// that an app that pins only a new key verifies the configuration during a
+// rotation too. RiskConfigSigName is the current key's.
+func RiskConfigSigNameFor(keyID, keyVersion string) string {
+	return "risk-config." + keyID + "." + keyVersion + ".sig"
+}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/protocol"
+	"github.com/bluezone-vn/bluezone/risk"
 )
 
 const (
@@ -190,10 +191,11 @@ func padJSON(v any, size int) ([]byte, error) {
 // configuration, when the server publishes one; a configuration that does
 // not verify fails the sync.
 func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, error) {
-	if err := e.syncSigningKeys(ctx, c); err != nil {
+	listed, err := e.syncSigningKeys(ctx, c)
+	if err != nil {
 		return nil, err
 	}
-	if err := e.syncRiskConfig(ctx, c); err != nil {
+	if err := e.syncRiskConfig(ctx, c, listed); err != nil {
 		return nil, err
 	}
 	index, err := c.get(ctx, api.PathExports+api.IndexName, maxIndexBytes)
@@ -382,7 +384,7 @@ func (c *Client) PublicKey(ctx context.Context) ([]byte, error) {
 	return c.get(ctx, api.PathExports+api.PublicKeyName, 64<<10)
 }
 
-func (e *Engine) syncRiskConfig(ctx context.Context, c *Client) error {
+func (e *Engine) syncRiskConfig(ctx context.Context, c *Client, listed []api.SigningKey) error {
 	data, err := c.get(ctx, api.PathExports+api.RiskConfigName, 64<<10)
 	if errors.Is(err, errNotFound) {
 		return nil // the server keeps the defaults
@@ -394,5 +396,11 @@ func (e *Engine) syncRiskConfig(ctx context.Context, c *Client) error {
 	if err != nil {
 		return fmt.Errorf("phone: sync: %w", err)
 	}
-	return e.SetRiskConfig(data, sig)
+	err = e.SetRiskConfig(data, sig)
+	if errors.Is(err, risk.ErrConfigSignature) {
+		// Signed by a key this phone does not pin: during a rotation the
+		// phone may pin only the new key, whose signature is kept apart.
+		err = e.riskConfigByListedKey(ctx, c, data, listed, err)
+	}
+	return err
 }

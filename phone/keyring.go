@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 
 	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/protocol/export"
@@ -26,19 +27,57 @@ const (
 // the authority rotates its key (docs/keys.md). A server without a listing,
 // or with one that does not parse, changes nothing: files are verified by
 // the pins alone either way.
-func (e *Engine) syncSigningKeys(ctx context.Context, c *Client) error {
+// It returns the listed keys (nil without a listing).
+func (e *Engine) syncSigningKeys(ctx context.Context, c *Client) ([]api.SigningKey, error) {
 	b, err := c.get(ctx, api.PathExports+api.SigningKeysName, maxKeyListBytes)
 	if errors.Is(err, errNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("phone: sync: %w", err)
+		return nil, fmt.Errorf("phone: sync: %w", err)
 	}
 	_, err = e.AdoptEndorsedKeys(b)
 	if errors.Is(err, errKeyList) {
-		return nil
+		return nil, nil
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	var l api.SigningKeys
+	json.Unmarshal(b, &l) // parsed by AdoptEndorsedKeys already
+	return l.Keys, nil
+}
+
+// keyLabel is what EN allows in a key ID or version; listed labels name
+// files to fetch, so nothing else is used.
+var keyLabel = regexp.MustCompile(`^[A-Za-z0-9_.]{1,64}$`)
+
+// riskConfigByListedKey tries the risk configuration's signatures by the
+// listed keys this phone pins (api.RiskConfigSigNameFor), and returns
+// failed when none verifies.
+func (e *Engine) riskConfigByListedKey(ctx context.Context, c *Client, data []byte, listed []api.SigningKey, failed error) error {
+	e.mu.Lock()
+	pinned := map[string]bool{}
+	for _, p := range e.state.Pins {
+		pinned[string(p)] = true
+	}
+	e.mu.Unlock()
+	for _, k := range listed {
+		if !pinned[k.PublicKey] || !keyLabel.MatchString(k.KeyID) || !keyLabel.MatchString(k.KeyVersion) {
+			continue
+		}
+		sig, err := c.get(ctx, api.PathExports+api.RiskConfigSigNameFor(k.KeyID, k.KeyVersion), 1<<10)
+		if errors.Is(err, errNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("phone: sync: %w", err)
+		}
+		if e.SetRiskConfig(data, sig) == nil {
+			return nil
+		}
+	}
+	return failed
 }
 
 var errKeyList = errors.New("signing key listing")

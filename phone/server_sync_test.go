@@ -121,8 +121,9 @@ func TestSyncMatchesEveryBatchOfAPeriod(t *testing.T) {
 // rotation: before it, during the overlap (files signed by both keys; the
 // phone learns the new key from the listing, endorsed by the old one) and
 // after the old key retired (files and configuration signed by the new key
-// only). A phone that slept through the whole overlap catches up too; one
-// that pins an unrelated key does not accept the files.
+// only). A phone that slept through the whole overlap catches up too, one
+// that pins only the new key works from the overlap on, and one that pins
+// an unrelated key does not accept the files.
 func TestSyncAcrossKeyRotation(t *testing.T) {
 	ctx := context.Background()
 	rs := newRealServer(t, server.Config{MinBatchKeys: 1})
@@ -176,6 +177,15 @@ func TestSyncAcrossKeyRotation(t *testing.T) {
 	b.mu.Unlock()
 	if pins != 2 {
 		t.Fatalf("%d keys pinned after the overlap's sync, want the old and the endorsed new one", pins)
+	}
+	// An app released during the overlap that pins only the new key
+	// verifies the files and the risk configuration too.
+	fresh := newPhone(t, -8)
+	if err := fresh.PinPublicKey(k.PublicPEM); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err := fresh.Sync(ctx, rs.client, now); err != nil || rep.Failed != 1 {
+		t.Fatalf("phone pinning only the new key during the overlap: %+v, %v; want only the file from before the rotation failed", rep, err)
 	}
 	lastFile := latestFile(t, rs)
 	if len(lastFile.Signatures) != 2 || lastFile.Signatures[1].Info.KeyID != "452" || lastFile.Signatures[1].Info.KeyVersion != "v2" {
