@@ -81,6 +81,8 @@ func ContentType(name string) string {
 		return "text/plain; charset=utf-8"
 	case ".pem":
 		return "application/x-pem-file"
+	case ".json":
+		return "application/json"
 	}
 	return "application/octet-stream"
 }

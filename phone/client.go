@@ -15,6 +15,7 @@ import (
 
 	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/protocol"
+	"github.com/bluezone-vn/bluezone/risk"
 )
 
 const (
@@ -185,10 +186,16 @@ func padJSON(v any, size int) ([]byte, error) {
 // matched; it is tried again at the next sync, since only matched files are
 // marked done. An interrupted sync resumes where it stopped.
 //
-// It first applies the authority's signed risk configuration, when the server
-// publishes one; a configuration that does not verify fails the sync.
+// It first pins the signing keys that pinned ones endorse (a rotation, see
+// AdoptEndorsedKeys), then applies the authority's signed risk
+// configuration, when the server publishes one; a configuration that does
+// not verify fails the sync.
 func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, error) {
-	if err := e.syncRiskConfig(ctx, c); err != nil {
+	listed, err := e.syncSigningKeys(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.syncRiskConfig(ctx, c, listed); err != nil {
 		return nil, err
 	}
 	index, err := c.get(ctx, api.PathExports+api.IndexName, maxIndexBytes)
@@ -377,7 +384,7 @@ func (c *Client) PublicKey(ctx context.Context) ([]byte, error) {
 	return c.get(ctx, api.PathExports+api.PublicKeyName, 64<<10)
 }
 
-func (e *Engine) syncRiskConfig(ctx context.Context, c *Client) error {
+func (e *Engine) syncRiskConfig(ctx context.Context, c *Client, listed []api.SigningKey) error {
 	data, err := c.get(ctx, api.PathExports+api.RiskConfigName, 64<<10)
 	if errors.Is(err, errNotFound) {
 		return nil // the server keeps the defaults
@@ -389,5 +396,11 @@ func (e *Engine) syncRiskConfig(ctx context.Context, c *Client) error {
 	if err != nil {
 		return fmt.Errorf("phone: sync: %w", err)
 	}
-	return e.SetRiskConfig(data, sig)
+	err = e.SetRiskConfig(data, sig)
+	if errors.Is(err, risk.ErrConfigSignature) {
+		// Signed by a key this phone does not pin: during a rotation the
+		// phone may pin only the new key, whose signature is kept apart.
+		err = e.riskConfigByListedKey(ctx, c, data, listed, err)
+	}
+	return err
 }

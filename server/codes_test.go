@@ -549,6 +549,7 @@ func TestSMSConfigIsChecked(t *testing.T) {
 func validateOnly(c server.Config) error {
 	c.Region, c.ExportPeriod, c.Retention = "VN", time.Hour, 14*24*time.Hour
 	c.VerifyPerAddressPerMinute, c.VerifyPerAddressPerHour, c.VerifyFailuresPerMinute = 1, 1, 1
+	c.MaxKeysPerFile, c.ExportKeyID, c.ExportKeyVersion = server.DefaultMaxKeysPerFile, "vn", "v1"
 	return c.Validate()
 }
 

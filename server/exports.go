@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,10 +67,14 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 		}
 		start = time.Unix(sec, 0).UTC()
 	}
-	if err := s.blobs.Put(ctx, api.PublicKeyName, s.exportPEM); err != nil {
+	if err := s.publishSigningKeys(ctx); err != nil {
 		return nil, err
 	}
 	if err := s.ensureRiskConfigPublished(ctx); err != nil {
+		return nil, err
+	}
+	failures, err := s.periodFailures(ctx)
+	if err != nil {
 		return nil, err
 	}
 	// Batches end on period boundaries; only after an early batch of
@@ -79,8 +84,17 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 		if ctx.Err() != nil {
 			return res, ctx.Err()
 		}
+		if failures.givenUp(end) {
+			continue // its keys go out with the next period's
+		}
 		n, err := s.writeBatch(ctx, start, end)
 		if err != nil {
+			if !s.failPeriod(ctx, failures, end, err) {
+				return res, err
+			}
+			continue
+		}
+		if err := s.forgetFailures(ctx, failures, end); err != nil {
 			return res, err
 		}
 		start = end
@@ -141,35 +155,87 @@ func (s *Server) writeEarlyBatch(ctx context.Context, res *ExportResult, start, 
 	return nil
 }
 
-func (s *Server) batchName(start, end time.Time) string {
-	return fmt.Sprintf("%s/%d-%d.zip", s.cfg.Region, start.Unix(), end.Unix())
+// DefaultMaxKeysPerFile is how many keys one export file holds at most by
+// default. EN allows 750 000 (about 24 MB), but a phone on a weak 2G link
+// (5 kB/s) needs over an hour for such a file and starts again from nothing
+// when the link drops; 30 000 keys (under 1 MB, about three minutes there) is
+// what Google's key server wrote per file (EXPORT_FILE_MAX_RECORDS), and
+// still only 47 files for a period of 100 000 uploads of 14 keys.
+const DefaultMaxKeysPerFile = 30_000
+
+// batchName names file num of size of the period (start, end]: a period in
+// one file keeps the name it always had.
+func (s *Server) batchName(start, end time.Time, num, size int) string {
+	if size == 1 {
+		return fmt.Sprintf("%s/%d-%d.zip", s.cfg.Region, start.Unix(), end.Unix())
+	}
+	return fmt.Sprintf("%s/%d-%d-%d.zip", s.cfg.Region, start.Unix(), end.Unix(), num)
 }
 
+// writeBatch writes the period (start, end] as export files of at most
+// MaxKeysPerFile keys each, numbered 1..N in their headers, then records
+// them as one export. Keys are split in the order of their bytes, so that a
+// file says nothing about when its keys arrived, and every file is padded
+// with random keys up to MinBatchKeys.
 func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, error) {
 	keys, revoked, err := s.db.BatchKeys(ctx, start, end)
 	if err != nil {
 		return 0, err
 	}
-	f := &export.File{Start: start, End: end, Region: s.cfg.Region, BatchNum: 1, BatchSize: 1}
+	signers, err := s.exportSigners(ctx)
+	if err != nil {
+		return 0, err
+	}
+	entries := make([]export.Key, 0, len(keys)+len(revoked))
+	nKeys, nRevoked := 0, 0
 	for _, k := range keys {
-		f.Keys = append(f.Keys, toExportKey(k, export.ReportType(k.ReportType)))
+		if e := toExportKey(k, export.ReportType(k.ReportType)); s.exportable(ctx, e) {
+			entries = append(entries, e)
+			nKeys++
+		}
 	}
+	keys = nil // the period's keys may be many: keep one copy only
 	for _, k := range revoked {
-		f.Revised = append(f.Revised, toExportKey(k, export.ReportRevoked))
+		if e := toExportKey(k, export.ReportRevoked); s.exportable(ctx, e) {
+			entries = append(entries, e)
+			nRevoked++
+		}
 	}
-	padding := max(0, s.cfg.MinBatchKeys-len(f.Keys)-len(f.Revised))
-	f.Keys = append(f.Keys, fillerKeys(padding, end)...)
-	var buf bytes.Buffer
-	signer := export.Signer{Key: s.exportKey, Info: export.SignatureInfo{KeyID: strings.ToLower(s.cfg.Region), KeyVersion: "v1", Algorithm: export.AlgorithmECDSAP256SHA256}}
-	if err := export.Write(&buf, f, signer); err != nil {
-		return 0, fmt.Errorf("export: batch %d: %w", end.Unix(), err)
+	sortKeys(entries[:nKeys])
+	sortKeys(entries[nKeys:])
+	size := max(1, (len(entries)+s.cfg.MaxKeysPerFile-1)/s.cfg.MaxKeysPerFile)
+	rec := store.Export{Start: start, End: end, Keys: nKeys, Revised: nRevoked}
+	for i := range size {
+		// Even shares, so that the files of a period are alike in size.
+		part := entries[i*len(entries)/size : (i+1)*len(entries)/size]
+		f := &export.File{Start: start, End: end, Region: s.cfg.Region, BatchNum: int32(i + 1), BatchSize: int32(size)}
+		for _, e := range part {
+			if e.ReportType == export.ReportRevoked {
+				f.Revised = append(f.Revised, e)
+			} else {
+				f.Keys = append(f.Keys, e)
+			}
+		}
+		padding := max(0, s.cfg.MinBatchKeys-len(part))
+		f.Keys = append(f.Keys, fillerKeys(padding, end)...)
+		var buf bytes.Buffer
+		if err := export.Write(&buf, f, signers...); err != nil {
+			return 0, fmt.Errorf("export: batch %d file %d of %d: %w", end.Unix(), i+1, size, err)
+		}
+		name := s.batchName(start, end, i+1, size)
+		if err := s.blobs.Put(ctx, name, buf.Bytes()); err != nil {
+			return 0, fmt.Errorf("export: batch %d file %d of %d: %w", end.Unix(), i+1, size, err)
+		}
+		if i == 0 {
+			rec.Filename = name
+		} else {
+			rec.MoreFiles = append(rec.MoreFiles, name)
+		}
+		rec.Padding += padding
+		rec.Size += int64(buf.Len())
 	}
-	name := s.batchName(start, end)
-	if err := s.blobs.Put(ctx, name, buf.Bytes()); err != nil {
-		return 0, fmt.Errorf("export: batch %d: %w", end.Unix(), err)
-	}
-	recorded, err := s.db.RecordExport(ctx, store.Export{Start: start, End: end, Filename: name,
-		Keys: len(keys), Revised: len(revoked), Padding: padding, Size: int64(buf.Len()), CreatedAt: s.now()})
+	rec.CreatedAt = s.now()
+	recorded, err := s.db.RecordExport(ctx, rec)
 	if err != nil {
 		return 0, err
 	}
@@ -178,9 +244,24 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 	}
 	s.metrics.exports.Inc()
 	s.stat(ctx, "exports", 1)
-	s.stat(ctx, "export_bytes", int64(buf.Len()))
-	s.log.InfoContext(ctx, "export written", "file", name, "keys", len(keys), "revoked", len(revoked), "padding", padding, "bytes", buf.Len())
-	return len(keys), nil
+	s.stat(ctx, "export_bytes", rec.Size)
+	s.log.InfoContext(ctx, "export written", "file", rec.Filename, "files", size, "keys", nKeys, "revoked", nRevoked, "padding", rec.Padding, "bytes", rec.Size)
+	return nKeys, nil
+}
+
+// exportable reports whether k may go into a file; one that may not (the
+// database holds something no EN client accepts) is left out and logged,
+// rather than failing its whole period again at every run.
+func (s *Server) exportable(ctx context.Context, k export.Key) bool {
+	if err := k.Validate(); err != nil {
+		s.log.ErrorContext(ctx, "export: key left out", "err", err)
+		return false
+	}
+	return true
+}
+
+func sortKeys(keys []export.Key) {
+	slices.SortFunc(keys, func(a, b export.Key) int { return bytes.Compare(a.Data[:], b.Data[:]) })
 }
 
 func toExportKey(k store.Key, rt export.ReportType) export.Key {
@@ -215,8 +296,10 @@ func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
 	}
 	var b strings.Builder
 	for _, e := range exps {
-		b.WriteString(e.Filename)
-		b.WriteByte('\n')
+		for _, name := range e.Files() {
+			b.WriteString(name)
+			b.WriteByte('\n')
+		}
 	}
 	return s.blobs.Put(ctx, api.IndexName, []byte(b.String()))
 }

@@ -14,6 +14,8 @@ type metrics struct {
 	keys        prometheus.Counter
 	codesIssued prometheus.Counter
 	exports     prometheus.Counter
+	// exportPeriodsGivenUp counts periods that failed too often (alert on any).
+	exportPeriodsGivenUp prometheus.Counter
 	// Anomaly metrics of code verification: a rise of either means
 	// someone is guessing codes (docs/security.md suggests alert rules).
 	verifyRefused *prometheus.CounterVec
@@ -31,9 +33,11 @@ func newMetrics() *metrics {
 		exports:     prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_exports_written_total", Help: "Export batches written."}),
 		verifyRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_verify_refused_total",
 			Help: "Verifications refused (429) by the limit of one client address or the global limit of failures."}, []string{"limit"}),
+		exportPeriodsGivenUp: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_export_periods_given_up_total",
+			Help: "Export periods that failed too often; their keys went out with the next period."}),
 		verifyFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_verify_failed_total", Help: "Verifications with a wrong, used, expired or revoked code."}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.verifyRefused, m.verifyFailed,
+	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.exportPeriodsGivenUp, m.verifyRefused, m.verifyFailed,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

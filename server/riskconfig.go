@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,22 +51,41 @@ func (s *Server) SetRiskConfig(ctx context.Context, c risk.Config) error {
 	return s.publishRiskConfig(ctx, c)
 }
 
+// publishRiskConfig signs c with the current export signing key, the one
+// every app knows, into risk-config.sig; and with every live key into a
+// file of its own (api.RiskConfigSigNameFor), for apps that pin only a new
+// key during a rotation's overlap (docs/keys.md).
 func (s *Server) publishRiskConfig(ctx context.Context, c risk.Config) error {
-	data, sig, err := risk.SignConfig(c, s.exportKey)
+	live, err := s.liveKeys(ctx)
 	if err != nil {
 		return err
 	}
-	// The signature goes first: a phone that fetches between the two writes
+	data, sig, err := risk.SignConfig(c, live[0].key)
+	if err != nil {
+		return err
+	}
+	// The signatures go first: a phone that fetches between the writes
 	// sees a mismatch, refuses it, and tries again at its next sync.
+	digest := sha256.Sum256(data)
+	for _, k := range live {
+		ks, err := k.key.Sign(rand.Reader, digest[:], crypto.SHA256)
+		if err != nil {
+			return fmt.Errorf("sign risk configuration with %s/%s: %w", k.Info.KeyID, k.Info.KeyVersion, err)
+		}
+		if err := s.blobs.Put(ctx, api.RiskConfigSigNameFor(k.Info.KeyID, k.Info.KeyVersion), ks); err != nil {
+			return err
+		}
+	}
 	if err := s.blobs.Put(ctx, api.RiskConfigSigName, sig); err != nil {
 		return err
 	}
 	return s.blobs.Put(ctx, api.RiskConfigName, data)
 }
 
-// ensureRiskConfigPublished publishes the configuration if storage lacks it.
+// ensureRiskConfigPublished publishes the configuration if storage lacks
+// it, or if the live signing keys did not all sign it (after a rotation).
 func (s *Server) ensureRiskConfigPublished(ctx context.Context) error {
-	if _, err := s.blobs.Get(ctx, api.RiskConfigName); !errors.Is(err, blob.ErrNotFound) {
+	if ok, err := s.riskConfigSignedByLive(ctx); ok || err != nil {
 		return err
 	}
 	c, err := s.RiskConfig(ctx)
@@ -76,4 +99,38 @@ func (s *Server) ensureRiskConfigPublished(ctx context.Context) error {
 		return nil
 	}
 	return s.publishRiskConfig(ctx, c)
+}
+
+func (s *Server) riskConfigSignedByLive(ctx context.Context) (bool, error) {
+	get := func(name string) ([]byte, bool, error) {
+		b, err := s.blobs.Get(ctx, name)
+		if errors.Is(err, blob.ErrNotFound) {
+			return nil, false, nil
+		}
+		return b, err == nil, err
+	}
+	data, ok, err := get(api.RiskConfigName)
+	if !ok {
+		return false, err
+	}
+	live, err := s.liveKeys(ctx)
+	if err != nil {
+		return false, err
+	}
+	digest := sha256.Sum256(data)
+	names := []string{api.RiskConfigSigName}
+	keys := []SigningKey{live[0]}
+	for _, k := range live {
+		names, keys = append(names, api.RiskConfigSigNameFor(k.Info.KeyID, k.Info.KeyVersion)), append(keys, k)
+	}
+	for i, name := range names {
+		sig, ok, err := get(name)
+		if !ok {
+			return false, err
+		}
+		if !ecdsa.VerifyASN1(&keys[i].key.PublicKey, digest[:], sig) {
+			return false, nil
+		}
+	}
+	return true, nil
 }

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -103,9 +104,18 @@ type Blobs interface {
 
 // Config holds the server's settings. Zero values take the defaults.
 type Config struct {
-	Region         string        // written into exports, e.g. "VN"
-	ExportPeriod   time.Duration // batch length (default 1 h)
-	MinBatchKeys   int           // exports are padded with random keys up to this (default 1000)
+	Region string // written into exports, e.g. "VN"
+	// ExportKeyID and ExportKeyVersion label the original export signing
+	// key in every file (verification_key_id/version), as registered with
+	// Apple and Google (Vietnam's ID would be "452"). Defaults: the region
+	// in lower case and "v1", what every file said before they were
+	// settable. Keys added by rotation carry their own (see AddSigningKey).
+	ExportKeyID, ExportKeyVersion string
+	ExportPeriod                  time.Duration // batch length (default 1 h)
+	MinBatchKeys                  int           // exports are padded with random keys up to this (default 1000)
+	// MaxKeysPerFile bounds the keys of one export file (default 30 000, as
+	// Google's server): a period with more is split into batches 1..N.
+	MaxKeysPerFile int
 	ShortCodeTTL   time.Duration // 8-digit codes (default 15 min)
 	LongCodeTTL    time.Duration // long codes (default 24 h)
 	TokenTTL       time.Duration // verification tokens (default 24 h)
@@ -166,6 +176,12 @@ func (c *Config) defaults() {
 	if c.Region == "" {
 		c.Region = "VN"
 	}
+	if c.ExportKeyID == "" {
+		c.ExportKeyID = strings.ToLower(c.Region)
+	}
+	if c.ExportKeyVersion == "" {
+		c.ExportKeyVersion = "v1"
+	}
 	set(&c.ExportPeriod, time.Hour)
 	set(&c.ShortCodeTTL, 15*time.Minute)
 	set(&c.LongCodeTTL, 24*time.Hour)
@@ -174,6 +190,9 @@ func (c *Config) defaults() {
 	set(&c.Retention, 14*24*time.Hour)
 	if c.MinBatchKeys == 0 {
 		c.MinBatchKeys = 1000
+	}
+	if c.MaxKeysPerFile == 0 {
+		c.MaxKeysPerFile = DefaultMaxKeysPerFile
 	}
 	if c.MaxKeysPerCode == 0 {
 		c.MaxKeysPerCode = 30
@@ -204,9 +223,15 @@ func (c Config) Validate() error {
 	if c.MinBatchKeys < 0 || c.MinBatchKeys > export.MaxKeys/2 {
 		errs = append(errs, fmt.Errorf("min batch keys %d out of range", c.MinBatchKeys))
 	}
+	if c.MaxKeysPerFile < 1 || c.MaxKeysPerFile > export.MaxKeys || c.MaxKeysPerFile < c.MinBatchKeys {
+		errs = append(errs, fmt.Errorf("max keys per file %d: want %d..%d and at least the min batch keys", c.MaxKeysPerFile, max(1, c.MinBatchKeys), export.MaxKeys))
+	}
 	if c.VerifyPerAddressPerMinute < 1 || c.VerifyPerAddressPerHour < c.VerifyPerAddressPerMinute || c.VerifyFailuresPerMinute < 1 {
 		errs = append(errs, fmt.Errorf("verification limits %d a minute and %d an hour per address, %d failures a minute: want at least 1, and the hour's at least the minute's",
 			c.VerifyPerAddressPerMinute, c.VerifyPerAddressPerHour, c.VerifyFailuresPerMinute))
+	}
+	if err := validKeyLabel(c.ExportKeyID, c.ExportKeyVersion); err != nil {
+		errs = append(errs, fmt.Errorf("export key: %w", err))
 	}
 	if len(c.InstanceID) > 200 {
 		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
@@ -306,8 +331,14 @@ func (s *Server) ecKey(ctx context.Context, name string) (*ecdsa.PrivateKey, err
 	return k, nil
 }
 
-// ExportPublicKeyPEM returns the public key apps pin to verify exports.
-func (s *Server) ExportPublicKeyPEM() []byte { return s.exportPEM }
+// ExportPublicKeyPEM returns the public key apps pin to verify exports:
+// the current signing key (see SigningKeys for all of them).
+func (s *Server) ExportPublicKeyPEM() []byte {
+	if k, err := s.currentKey(context.Background()); err == nil {
+		return k.PublicPEM
+	}
+	return s.exportPEM
+}
 
 // SetClock replaces the clock, for tests and the simulator's virtual time.
 func (s *Server) SetClock(now func() time.Time) { s.now = now }

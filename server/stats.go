@@ -126,7 +126,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request, pr *portalReq
 		s.fail(w, r, err)
 		return
 	}
-	d := statsData{Rows: rows, Figures: statFigures(), Charts: charts(rows), PublicKey: string(s.exportPEM)}
+	d := statsData{Rows: rows, Figures: statFigures(), Charts: charts(rows), PublicKey: string(s.ExportPublicKeyPEM())}
 	s.render(w, r, http.StatusOK, "stats.html", s.page(pr, "Statistics", d))
 }
 

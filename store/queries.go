@@ -46,11 +46,14 @@ type Key struct {
 type Export struct {
 	Start, End time.Time
 	Filename   string
-	Keys       int
-	Revised    int
-	Padding    int
-	Size       int64
-	CreatedAt  time.Time
+	// MoreFiles are the period's files after the first (batch 2 of N on),
+	// in order: a period with more keys than one file holds is split.
+	MoreFiles []string
+	Keys      int
+	Revised   int
+	Padding   int
+	Size      int64
+	CreatedAt time.Time
 }
 
 func unixPtr(n sql.NullInt64) *time.Time {
@@ -348,9 +351,9 @@ func (db *DB) ReleaseLease(ctx context.Context, name, owner string) error {
 // RecordExport stores a written batch. A batch is recorded once: a second
 // record of the same batch end returns false.
 func (db *DB) RecordExport(ctx context.Context, e Export) (bool, error) {
-	res, err := db.sql.ExecContext(ctx, `INSERT INTO exports (batch_end, batch_start, filename, num_keys, num_revised, num_padding, size, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (batch_end) DO NOTHING`,
-		e.End.Unix(), e.Start.Unix(), e.Filename, e.Keys, e.Revised, e.Padding, e.Size, e.CreatedAt.Unix())
+	res, err := db.sql.ExecContext(ctx, `INSERT INTO exports (batch_end, batch_start, filename, num_keys, num_revised, num_padding, size, created_at, more_files)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (batch_end) DO NOTHING`,
+		e.End.Unix(), e.Start.Unix(), e.Filename, e.Keys, e.Revised, e.Padding, e.Size, e.CreatedAt.Unix(), strings.Join(e.MoreFiles, "\n"))
 	if err != nil {
 		return false, fmt.Errorf("store: record export: %w", err)
 	}
@@ -360,7 +363,7 @@ func (db *DB) RecordExport(ctx context.Context, e Export) (bool, error) {
 
 // Exports lists the batches that end after since, oldest first.
 func (db *DB) Exports(ctx context.Context, since time.Time) ([]Export, error) {
-	rows, err := db.sql.QueryContext(ctx, `SELECT batch_start, batch_end, filename, num_keys, num_revised, num_padding, size, created_at
+	rows, err := db.sql.QueryContext(ctx, `SELECT batch_start, batch_end, filename, num_keys, num_revised, num_padding, size, created_at, more_files
 		FROM exports WHERE batch_end > $1 ORDER BY batch_end`, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("store: exports: %w", err)
@@ -370,9 +373,11 @@ func (db *DB) Exports(ctx context.Context, since time.Time) ([]Export, error) {
 	for rows.Next() {
 		var e Export
 		var s, en, c int64
-		if err := rows.Scan(&s, &en, &e.Filename, &e.Keys, &e.Revised, &e.Padding, &e.Size, &c); err != nil {
+		var more string
+		if err := rows.Scan(&s, &en, &e.Filename, &e.Keys, &e.Revised, &e.Padding, &e.Size, &c, &more); err != nil {
 			return nil, fmt.Errorf("store: exports: %w", err)
 		}
+		e.MoreFiles = splitFiles(more)
 		e.Start, e.End, e.CreatedAt = time.Unix(s, 0).UTC(), time.Unix(en, 0).UTC(), time.Unix(c, 0).UTC()
 		out = append(out, e)
 	}
@@ -399,17 +404,17 @@ func (db *DB) LastExportEnd(ctx context.Context) (time.Time, error) {
 func (db *DB) DeleteBefore(ctx context.Context, t time.Time) ([]string, error) {
 	var names []string
 	err := db.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT filename FROM exports WHERE batch_end < $1`, t.Unix())
+		rows, err := tx.QueryContext(ctx, `SELECT filename, more_files FROM exports WHERE batch_end < $1`, t.Unix())
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
+			var n, more string
+			if err := rows.Scan(&n, &more); err != nil {
 				rows.Close()
 				return err
 			}
-			names = append(names, n)
+			names = append(append(names, n), splitFiles(more)...)
 		}
 		rows.Close()
 		for _, q := range []string{`DELETE FROM exports WHERE batch_end < $1`, `DELETE FROM keys WHERE export_at < $1`, `DELETE FROM codes WHERE expires_at < $1 AND NOT EXISTS (SELECT 1 FROM keys WHERE keys.code_id = codes.id)`, `DELETE FROM sessions WHERE expires_at < $1`} {

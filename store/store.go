@@ -201,6 +201,10 @@ var migrations = []string{
 		expires_at  BIGINT NOT NULL
 	)`,
 	uuidMigration,
+	// A period with more keys than one export file holds is written as
+	// several files (batch 1..N): more_files lists those after the first,
+	// one per line.
+	`ALTER TABLE exports ADD COLUMN more_files TEXT NOT NULL DEFAULT ''`,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting

@@ -31,6 +31,8 @@ type serverFlags struct {
 	dataDir, databaseURL, exportsDir, region *string
 	exportPeriod                             *time.Duration
 	minBatchKeys                             *int
+	maxKeysPerFile                           *int
+	exportKeyID, exportKeyVersion            *string
 	s3                                       blob.S3Config
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 	instanceID                               *string // serve only
@@ -81,6 +83,14 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 		region:       fs.String("region", "VN", "two-letter region written into exports [$BLUEZONE_REGION]"),
 		exportPeriod: fs.Duration("export-period", time.Hour, "length of one export batch; divides 24h [$BLUEZONE_EXPORT_PERIOD]"),
 		minBatchKeys: fs.Int("min-batch-keys", 1000, "exports are padded with random keys up to this many [$BLUEZONE_MIN_BATCH_KEYS]"),
+		maxKeysPerFile: fs.Int("max-keys-per-file", server.DefaultMaxKeysPerFile,
+			"keys in one export file at most; a batch with more is split into files 1..N, all in index.txt (small files\n"+
+				"for phones on weak links, as Google's server; EN allows 750000) [$BLUEZONE_MAX_KEYS_PER_FILE]"),
+		exportKeyID: fs.String("export-key-id", "",
+			"verification key ID that export files name the original signing key by, as registered with Apple and Google\n"+
+				"(MCC-like: Vietnam's is 452); empty: the region in lower case (\"vn\"), what files always said. Keys added by\n"+
+				"'bluezone signing-key add' carry their own (docs/keys.md) [$BLUEZONE_EXPORT_KEY_ID]"),
+		exportKeyVersion: fs.String("export-key-version", "v1", "verification key version of the original signing key [$BLUEZONE_EXPORT_KEY_VERSION]"),
 	}
 	fs.StringVar(&sf.s3.Bucket, "s3-bucket", "", "write exports to this S3-compatible bucket instead of --exports-dir [$BLUEZONE_S3_BUCKET]")
 	fs.StringVar(&sf.s3.Endpoint, "s3-endpoint", "s3.amazonaws.com", "S3 endpoint host[:port] [$BLUEZONE_S3_ENDPOINT]; credentials from $AWS_ACCESS_KEY_ID and $AWS_SECRET_ACCESS_KEY")
@@ -92,7 +102,8 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 
 // open opens the database and blob store and builds a server replica.
 func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Server, *store.DB, error) {
-	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys}
+	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys, MaxKeysPerFile: *f.maxKeysPerFile,
+		ExportKeyID: *f.exportKeyID, ExportKeyVersion: *f.exportKeyVersion}
 	if f.trustedProxyHeader != nil {
 		cfg.TrustedProxyHeader = *f.trustedProxyHeader
 	}

@@ -70,7 +70,7 @@ func (a *simAuthority) Stats(ctx context.Context) (sim.ServerStats, error) {
 	exps, err := a.db.Exports(ctx, time.Time{})
 	var st sim.ServerStats
 	for _, e := range exps {
-		st.ExportFiles++
+		st.ExportFiles += len(e.Files())
 		st.ExportBytes += e.Size
 		st.KeysInFiles += e.Keys
 	}
