@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"sync"
 	"time"
@@ -150,6 +151,10 @@ type Config struct {
 	// a real case's phone may not be so quick, which is why this is never
 	// for production.
 	DemoReleaseNow bool
+	// TimeZone is the officials' zone: the portal shows instants in it, and
+	// "today" (the latest date a code form takes) and statistics days are
+	// its calendar dates. Nil: Asia/Ho_Chi_Minh (DefaultTimeZone).
+	TimeZone *time.Location
 }
 
 func (c *Config) defaults() {
@@ -184,6 +189,10 @@ func (c *Config) defaults() {
 	}
 	if c.ChaffResponseMs == 0 {
 		c.ChaffResponseMs = 10
+	}
+	if c.TimeZone == nil {
+		// Cannot fail: the zone database is in the binary (time/tzdata).
+		c.TimeZone, _ = time.LoadLocation(DefaultTimeZone)
 	}
 }
 
@@ -228,6 +237,7 @@ type Server struct {
 	metrics    *metrics
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
+	templates       *template.Template // the portal's, showing times in cfg.TimeZone
 
 	// Daily statistics are counted in memory and added to the database by
 	// FlushStats: a shared counter row updated by every upload would make
@@ -256,7 +266,7 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 		instance = hex.EncodeToString(id)
 	}
 	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: instance, metrics: newMetrics(),
-		comparePassword: bcrypt.CompareHashAndPassword}
+		comparePassword: bcrypt.CompareHashAndPassword, templates: parseTemplates(cfg.TimeZone)}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {
 		return nil, err
@@ -314,7 +324,7 @@ func (s *Server) stat(_ context.Context, name string, delta int64) {
 	if s.stats == nil {
 		s.stats = map[statKey]int64{}
 	}
-	s.stats[statKey{unixDay(s.now()), name}] += delta
+	s.stats[statKey{s.localDay(s.now()), name}] += delta // local calendar days, as the portal shows them
 }
 
 // FlushStats adds the counts gathered in memory to the database. Counts that
