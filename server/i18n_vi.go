@@ -78,7 +78,8 @@ var vietnamese = map[string]string{
 
 	// Codes.
 	"Verification codes": "Mã xác nhận",
-	"Give this code to the person now. It is shown only once and expires at %s.": "Hãy đưa mã này cho người dân ngay bây giờ. Mã chỉ hiển thị một lần và hết hạn lúc %s.",
+	"Give this code to the person now: it is shown only once.": "Hãy đưa mã này cho người dân ngay bây giờ: mã chỉ hiển thị một lần.",
+	"It expires at":           "Mã hết hạn lúc",
 	"Code #%d":                "Mã số %d",
 	"Issue a code":            "Cấp mã xác nhận",
 	"Confirmed as":            "Xác nhận là",
