@@ -223,3 +223,35 @@ func statLabel(lang, name string) string {
 	}
 	return name
 }
+
+// actionLabel names an audit log action for people; an action without a
+// name here shows as it is stored.
+func actionLabel(lang, action string) string {
+	switch action {
+	case "bootstrap_admin":
+		return translate(lang, "first administrator created")
+	case "login":
+		return translate(lang, "signed in")
+	case "logout":
+		return translate(lang, "signed out")
+	case "login_failed":
+		return translate(lang, "sign-in failed")
+	case "login_throttled":
+		return translate(lang, "sign-in refused: too many attempts")
+	case "csrf_refused":
+		return translate(lang, "form refused: invalid token")
+	case "role_refused":
+		return translate(lang, "refused: the role may not")
+	case "issue_code":
+		return translate(lang, "code issued")
+	case "revoke_code":
+		return translate(lang, "code revoked")
+	case "create_official":
+		return translate(lang, "account created")
+	case "disable_official":
+		return translate(lang, "account disabled")
+	case "risk_settings":
+		return translate(lang, "risk settings published")
+	}
+	return action
+}

@@ -48,7 +48,8 @@ var templateFS embed.FS
 //	{{daydate .Day}}           a calendar date from its day number: "2026-12-01"
 //	{{t $.Lang "English"}}     a text in the page's language
 //	{{tf $.Lang "Code #%d" 7}} the same with arguments (fmt verbs)
-//	{{role $.Lang .Role}}, {{reportType $.Lang .ReportType}}, {{stat $.Lang "codes_issued"}}: names for people
+//	{{role $.Lang .Role}}, {{reportType $.Lang .ReportType}}, {{stat $.Lang "codes_issued"}},
+//	{{action $.Lang .Action}}: names for people
 func parseTemplates(zone *time.Location) *template.Template {
 	return template.Must(template.New("").Funcs(template.FuncMap{
 		"date":       func(t time.Time) string { return formatInstant(t, zone) },
@@ -59,6 +60,7 @@ func parseTemplates(zone *time.Location) *template.Template {
 		"role":       roleLabel,
 		"reportType": reportTypeLabel,
 		"stat":       statLabel,
+		"action":     actionLabel,
 	}).ParseFS(templateFS, "templates/*.html"))
 }
 
