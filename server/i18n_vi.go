@@ -91,6 +91,7 @@ var vietnamese = map[string]string{
 	"Issue code":         "Cấp mã",
 	"Recent codes":       "Mã cấp gần đây",
 	"Type":               "Loại",
+	"No.":                "Số",
 	"Date":               "Ngày",
 	"Issued":             "Thời điểm cấp",
 	"By":                 "Người cấp",
