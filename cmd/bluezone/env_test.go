@@ -52,6 +52,7 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_VERIFY_FAILURES_PER_MINUTE", "90", "verify-failures-per-minute", "90"},
 		{"BLUEZONE_INSTANCE_ID", "replica-a", "instance-id", "replica-a"},
 		{"BLUEZONE_DEMO_RELEASE_NOW", "true", "demo-release-now", "true"},
+		{"BLUEZONE_TIME_ZONE", "Europe/Paris", "time-zone", "Europe/Paris"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {
