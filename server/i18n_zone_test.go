@@ -60,7 +60,7 @@ func TestCodeDatesAtLocalMidnight(t *testing.T) {
 				if st != 200 || !strings.Contains(body, `id="issued-code"`) {
 					t.Errorf("date %s refused: %d %s", d, st, errorOf(body))
 				}
-				if !strings.Contains(body, `<td class="nowrap">`+d+`</td>`) {
+				if !strings.Contains(body, `data-label="Date">`+d+`</td>`) {
 					t.Errorf("date %s not shown as the code's date", d)
 				}
 				if !strings.Contains(body, tt.issuedAt) {
