@@ -49,8 +49,9 @@ type Config struct {
 	TxPower int
 	// Model is this phone's device model, for RSSI calibration.
 	Model string
-	// Language of the texts the engine gives the app (warning advice):
-	// "vi" or "en" (the default when empty).
+	// Language of the texts the engine gives the app (a warning's advice,
+	// title and summary, the history's lines): "vi" or "en" (the default
+	// when empty).
 	Language string
 	// Service is the 16-bit service UUID this phone advertises under:
 	// 0x4E56 (Bluezone, the default when zero) or 0xFD6F (Exposure

@@ -122,13 +122,13 @@ func (e *Engine) Warning(now int64) *Warning {
 			}
 		}
 		if best >= 0 {
-			return &Warning{Level: lv.level, Day: risk.Day(best).String(), Minutes: lv.days[best].Score, Advice: lv.advice}
+			return e.worded(&Warning{Level: lv.level, Day: risk.Day(best).String(), Minutes: lv.days[best].Score, Advice: lv.advice})
 		}
 		if low >= 0 && w.LowRiskDay == "" && lv.level == LevelF1 {
 			w.LowRiskDay, w.LowRiskMinutes = risk.Day(low).String(), lv.days[low].Score
 		}
 	}
-	return w
+	return e.worded(w)
 }
 
 // ExposureDay is what one published key contributed on one day: the figures

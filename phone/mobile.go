@@ -37,7 +37,7 @@ func (e *Engine) SendChaffTo(baseURL string) error {
 	return e.SendChaff(ctx, &Client{BaseURL: baseURL})
 }
 
-// HistoryJSON returns History as a JSON array of {"Day","CloseDevices","CloseMinutes"}.
+// HistoryJSON returns History as a JSON array of {"Day","CloseDevices","CloseMinutes","Text"}.
 func (e *Engine) HistoryJSON(now int64) (string, error) {
 	h, err := e.History(now)
 	if err != nil {

@@ -86,7 +86,7 @@ func TestHistoryJSON(t *testing.T) {
 	a, b := newPhone(t, -8), newPhone(t, -8)
 	meet(t, a, b, day0.Add(9*time.Hour), 10*time.Minute, -65)
 	s, err := b.HistoryJSON(day0.Add(10 * time.Hour).Unix())
-	if err != nil || s != `[{"Day":"2026-11-10","CloseDevices":1,"CloseMinutes":10}]` {
+	if err != nil || s != `[{"Day":"2026-11-10","CloseDevices":1,"CloseMinutes":10,"Text":"2026-11-10: 10 weighted minutes near others; most devices close by at once: 1."}]` {
 		t.Fatalf("%s %v", s, err)
 	}
 }

@@ -14,7 +14,7 @@ const (
 )
 
 // Advice shown with each level, in English; Advice gives it in the phone's
-// language.
+// language (the other texts of a warning: texts.go).
 const (
 	AdviceF1 = "You were in close contact with a confirmed case. Isolate at home, call your local health authority and follow its instructions for testing."
 	AdviceF2 = "You were in close contact with a confirmed close contact of a case. Watch your health, limit contacts and wear a mask; call your local health authority if you develop symptoms."
@@ -55,6 +55,9 @@ type Warning struct {
 	Day     string
 	Minutes float64 // the day's score: weighted minutes times the keys' weights
 	Advice  string
+	// Title and Summary say the warning (or that there is none, or a
+	// low-risk day) in the phone's language, for the app's main screen.
+	Title, Summary string
 	// LowRiskDay is the most recent day at low risk when there is no
 	// warning and the configuration sets a low level ("" otherwise), with
 	// its score in LowRiskMinutes.
@@ -73,6 +76,8 @@ type DaySummary struct {
 	// the attenuation estimated from this phone's own TX power (the
 	// advertisers' metadata stays encrypted until their key is published).
 	CloseMinutes float64
+	// Text is the line in the phone's language (Config.Language).
+	Text string
 }
 
 // History summarises the retained log per day, oldest first.
@@ -121,7 +126,9 @@ func (e *Engine) History(now int64) ([]DaySummary, error) {
 		for _, set := range acc.perScan {
 			peak = max(peak, len(set))
 		}
-		out = append(out, DaySummary{Day: risk.Day(d).String(), CloseDevices: peak, CloseMinutes: acc.minutes})
+		ds := DaySummary{Day: risk.Day(d).String(), CloseDevices: peak, CloseMinutes: acc.minutes}
+		ds.Text = e.historyText(ds)
+		out = append(out, ds)
 	}
 	return out, nil
 }

@@ -338,7 +338,7 @@ func TestValidate(t *testing.T) {
 			var got []string
 			for _, fe := range fieldErrors(err) {
 				got = append(got, fe.Field)
-				if fe.Label == "" || fe.Problem == "" {
+				if fe.Label == "" || fe.Problem.Format == "" {
 					t.Errorf("problem without words: %+v", fe)
 				}
 			}

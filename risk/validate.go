@@ -41,22 +41,43 @@ func (f Field) Set(c *Config, v float64) {
 	*f.f(c) = v
 }
 
+// Text is a message for people in English with its arguments apart, so
+// that a user interface can translate Format (its catalogue key) and then
+// fill in Args, some of which may be Texts themselves.
+type Text struct {
+	Format string
+	Args   []any
+}
+
+func textf(format string, args ...any) Text { return Text{Format: format, Args: args} }
+
+// String is the message in English.
+func (t Text) String() string { return fmt.Sprintf(t.Format, t.Args...) }
+
 // Check returns the problem with v for this field in words, or "".
-func (f Field) Check(v float64) string {
+func (f Field) Check(v float64) string { return f.CheckText(v).String() }
+
+// CheckText is Check as a Text: its Format is "" when v is right.
+func (f Field) CheckText(v float64) Text {
 	ok := !math.IsNaN(v) && v >= f.Min && v <= f.Max && (!f.Whole || v == math.Trunc(v))
 	if ok {
-		return ""
+		return Text{}
 	}
-	return f.Want() + ", not " + formatNumber(v)
+	if f.Whole {
+		return textf("enter a whole number between %s and %s, not %s", formatNumber(f.Min), formatNumber(f.Max), formatNumber(v))
+	}
+	return textf("enter a number between %s and %s, not %s", formatNumber(f.Min), formatNumber(f.Max), formatNumber(v))
 }
 
 // Want says what the field takes: "enter a number between 1 and 1440".
-func (f Field) Want() string {
-	kind := "a number"
+func (f Field) Want() string { return f.WantText().String() }
+
+// WantText is Want as a Text.
+func (f Field) WantText() Text {
 	if f.Whole {
-		kind = "a whole number"
+		return textf("enter a whole number between %s and %s", formatNumber(f.Min), formatNumber(f.Max))
 	}
-	return fmt.Sprintf("enter %s between %s and %s", kind, formatNumber(f.Min), formatNumber(f.Max))
+	return textf("enter a number between %s and %s", formatNumber(f.Min), formatNumber(f.Max))
 }
 
 func formatNumber(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
@@ -121,33 +142,48 @@ func Fields() []Field {
 
 // FieldError is one problem of a configuration, in words.
 type FieldError struct {
-	Field   string // JSON name, as in Field.Name
+	Field string // JSON name, as in Field.Name
+	// Label names the entry in English, as a Field's Label does (a fixed
+	// text, which a user interface may translate).
 	Label   string
-	Problem string
+	Problem Text
 }
 
-func (e *FieldError) Error() string { return e.Label + ": " + e.Problem }
+func (e *FieldError) Error() string { return e.Label + ": " + e.Problem.String() }
 
 // Problems lists the messages of every FieldError in err (as Validate
 // returns them), or err's message when it holds none.
 func Problems(err error) []string {
+	fes := FieldErrors(err)
+	if len(fes) == 0 && err != nil {
+		return []string{err.Error()}
+	}
+	out := make([]string, len(fes))
+	for i, fe := range fes {
+		out[i] = fe.Error()
+	}
+	return out
+}
+
+// FieldErrors lists every FieldError in err, as Validate returns them.
+func FieldErrors(err error) []*FieldError {
 	switch e := err.(type) {
 	case nil:
 		return nil
 	case *FieldError:
-		return []string{e.Error()}
+		return []*FieldError{e}
 	case interface{ Unwrap() []error }:
-		var out []string
+		var out []*FieldError
 		for _, x := range e.Unwrap() {
-			out = append(out, Problems(x)...)
+			out = append(out, FieldErrors(x)...)
 		}
 		return out
 	case interface{ Unwrap() error }:
 		if errors.As(err, new(*FieldError)) {
-			return Problems(e.Unwrap())
+			return FieldErrors(e.Unwrap())
 		}
 	}
-	return []string{err.Error()}
+	return nil
 }
 
 // Validate reports every problem of the configuration at once, each as a
@@ -155,11 +191,11 @@ func Problems(err error) []string {
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(field, label, format string, args ...any) {
-		errs = append(errs, &FieldError{Field: field, Label: label, Problem: fmt.Sprintf(format, args...)})
+		errs = append(errs, &FieldError{Field: field, Label: label, Problem: textf(format, args...)})
 	}
 	for _, f := range Fields() {
-		if p := f.Check(f.Value(c)); p != "" {
-			bad(f.Name, f.Label, "%s", p)
+		if p := f.CheckText(f.Value(c)); p.Format != "" {
+			errs = append(errs, &FieldError{Field: f.Name, Label: f.Label, Problem: p})
 		}
 	}
 	if t := c.AttenuationThresholds; t[0] > t[1] || t[1] > t[2] {
@@ -180,7 +216,7 @@ func (c Config) Validate() error {
 	errs = append(errs, c.validateCombined()...)
 	for m, cal := range c.Calibration {
 		if abs(cal.RSSICorrection) > 40 || abs(cal.TxCorrection) > 40 {
-			bad("calibration", fmt.Sprintf("Calibration of %q", m), "corrections must stay within ±40 dB")
+			bad("calibration", "Calibration of phone models", "the corrections of %q must stay within ±40 dB", m)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -195,41 +231,43 @@ func (c Config) validateInfectiousness() []error {
 	m := c.DaysSinceOnsetInfectiousness
 	if len(m) != 2*MaxDaysSinceOnset+1 {
 		return []error{&FieldError{Field: "days_since_onset_infectiousness", Label: onsetLabel,
-			Problem: fmt.Sprintf("enter %d values (for 14 days before onset to 14 days after), not %d", 2*MaxDaysSinceOnset+1, len(m))}}
+			Problem: textf("enter %d values (for 14 days before onset to 14 days after), not %d", 2*MaxDaysSinceOnset+1, len(m))}}
 	}
-	var wrong []string
+	// The list is a Text of Texts, so that each "3 on day -14" translates.
+	var wrong []any
 	for i, v := range m {
 		if v < InfectiousnessNone || v > InfectiousnessHigh {
-			wrong = append(wrong, fmt.Sprintf("%d on day %+d", v, i-MaxDaysSinceOnset))
+			wrong = append(wrong, textf("%d on day %+d", v, i-MaxDaysSinceOnset))
 		}
 	}
 	if len(wrong) == 0 {
 		return nil
 	}
+	list := Text{Format: strings.TrimSuffix(strings.Repeat("%s, ", len(wrong)), ", "), Args: wrong}
 	return []error{&FieldError{Field: "days_since_onset_infectiousness", Label: onsetLabel,
-		Problem: "each value must be 0 (none), 1 (standard) or 2 (high), not " + strings.Join(wrong, ", ")}}
+		Problem: textf("each value must be 0 (none), 1 (standard) or 2 (high), not %s", list)}}
 }
 
 func (c Config) validateCombined() []error {
 	var errs []error
 	seen := map[[2]int]bool{}
 	for _, cw := range c.CombinedWeights {
-		label := fmt.Sprintf("Combined weight of report type %d with infectiousness %d", cw.ReportType, cw.Infectiousness)
-		bad := func(p string) {
-			errs = append(errs, &FieldError{Field: "combined_weights", Label: label, Problem: p})
+		bad := func(p Text) {
+			errs = append(errs, &FieldError{Field: "combined_weights", Label: "Combined weights",
+				Problem: textf("report type %d with infectiousness %d: %s", cw.ReportType, cw.Infectiousness, p)})
 		}
 		if cw.ReportType < ReportConfirmedTest || cw.ReportType > ReportRecursive {
-			bad("the report type must be 1 (test), 2 (clinical diagnosis), 3 (self report) or 4 (recursive)")
+			bad(textf("the report type must be 1 (test), 2 (clinical diagnosis), 3 (self report) or 4 (recursive)"))
 		}
 		if cw.Infectiousness != InfectiousnessStandard && cw.Infectiousness != InfectiousnessHigh {
-			bad("the infectiousness must be 1 (standard) or 2 (high)")
+			bad(textf("the infectiousness must be 1 (standard) or 2 (high)"))
 		}
-		if p := (Field{Min: 0, Max: maxWeight}).Check(cw.Weight); p != "" {
+		if p := (Field{Min: 0, Max: maxWeight}).CheckText(cw.Weight); p.Format != "" {
 			bad(p)
 		}
 		k := [2]int{int(cw.ReportType), int(cw.Infectiousness)}
 		if seen[k] {
-			bad("given twice")
+			bad(textf("given twice"))
 		}
 		seen[k] = true
 	}

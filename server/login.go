@@ -98,7 +98,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	addr := s.clientAddr(r)
 	if !s.loginFormToken(r) || !sameOrigin(r) {
 		s.auditBounded(ctx, "csrf-login:"+addr, email, "csrf_refused", "POST /portal/login from "+addr+": no matching form token, or another Origin")
-		s.loginPage(w, r, http.StatusForbidden, "The sign-in form had expired. Sign in again.")
+		s.loginPage(w, r, http.StatusForbidden, translate(requestLang(r), "The sign-in form had expired. Sign in again."))
 		return
 	}
 	now := s.now()
@@ -115,7 +115,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
 		s.auditAtMost(ctx, "throttled:"+addr, 1, email, "login_throttled", "from "+addr)
-		s.loginPage(w, r, http.StatusTooManyRequests, "Too many failed attempts. Wait 15 minutes and try again.")
+		s.loginPage(w, r, http.StatusTooManyRequests, translate(requestLang(r), "Too many failed attempts. Wait 15 minutes and try again."))
 		return
 	}
 	o, err := s.db.OfficialByEmail(ctx, email)
@@ -131,7 +131,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	// answer as slowly as wrong passwords.
 	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
 		s.audit(ctx, email, "login_failed", "")
-		s.loginPage(w, r, http.StatusUnauthorized, "Wrong email or password.")
+		s.loginPage(w, r, http.StatusUnauthorized, translate(requestLang(r), "Wrong email or password."))
 		return
 	}
 	if err := s.db.RefundAttempt(ctx, attempt.ID); err != nil {
@@ -170,7 +170,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, o store.Of
 const loginCSRFCookie = "bz_login_csrf"
 
 // loginPage renders the sign-in form with its token, reusing the browser's
-// token cookie when it has one.
+// token cookie when it has one; errMsg is in the request's language.
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	tok := ""
 	if c, err := r.Cookie(loginCSRFCookie); err == nil && len(c.Value) == 43 {
@@ -181,7 +181,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, e
 		tok = base64.RawURLEncoding.EncodeToString(b)
 		http.SetCookie(w, &http.Cookie{Name: loginCSRFCookie, Value: tok, Path: "/portal/", HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
 	}
-	s.render(w, r, status, "login.html", portalPage{Title: "Sign in", Error: errMsg, CSRF: tok})
+	s.render(w, r, status, "login.html", portalPage{Title: translate(requestLang(r), "Sign in"), Error: errMsg, CSRF: tok})
 }
 
 // loginFormToken reports whether the sign-in form's token matches its cookie.
@@ -206,10 +206,10 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		http.Error(w, "the form is too large", http.StatusRequestEntityTooLarge)
+		s.errorPage(w, r, http.StatusRequestEntityTooLarge, "The form is too large.")
 		return false
 	case err != nil:
-		http.Error(w, "the form is malformed", http.StatusBadRequest)
+		s.errorPage(w, r, http.StatusBadRequest, "The form could not be read: reload the page and try again.")
 		return false
 	}
 	return true

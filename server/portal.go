@@ -19,7 +19,6 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
-	"github.com/bluezone-vn/bluezone/risk"
 	"github.com/bluezone-vn/bluezone/store"
 )
 
@@ -41,12 +40,29 @@ const (
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var templates = template.Must(template.New("").Funcs(template.FuncMap{
-	"date":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"daydate": func(d int64) string { return time.Unix(d*86400, 0).UTC().Format(time.DateOnly) },
-	"rt":      func(r int32) string { return export.ReportType(r).String() },
-	"t":       translate,
-}).ParseFS(templateFS, "templates/*.html"))
+// parseTemplates parses the portal's pages with their functions; times are
+// shown in zone (the server's Config.TimeZone), which is why each server
+// has its own set.
+//
+//	{{date .At}}               an instant, in the zone: "2026-12-01 09:30 UTC+7"
+//	{{daydate .Day}}           a calendar date from its day number: "2026-12-01"
+//	{{t $.Lang "English"}}     a text in the page's language
+//	{{tf $.Lang "Code #%d" 7}} the same with arguments (fmt verbs)
+//	{{role $.Lang .Role}}, {{reportType $.Lang .ReportType}}, {{stat $.Lang "codes_issued"}},
+//	{{action $.Lang .Action}}: names for people
+func parseTemplates(zone *time.Location) *template.Template {
+	return template.Must(template.New("").Funcs(template.FuncMap{
+		"date":       func(t time.Time) string { return formatInstant(t, zone) },
+		"daydate":    func(d int64) string { return dayDate(d) },
+		"rt":         func(r int32) string { return export.ReportType(r).String() },
+		"t":          translate,
+		"tf":         translatef,
+		"role":       roleLabel,
+		"reportType": reportTypeLabel,
+		"stat":       statLabel,
+		"action":     actionLabel,
+	}).ParseFS(templateFS, "templates/*.html"))
+}
 
 // BootstrapToken returns a one-time token for creating the first admin
 // account, or "" when accounts exist already. Each call makes a new token
@@ -78,6 +94,8 @@ type portalPage struct {
 	CanCode bool
 	Demo    bool   // the server runs with DemoReleaseNow: every page says so
 	Lang    string // langEnglish or langVietnamese; templates write {{t $.Lang "English text"}}
+	Back    string // where the language switch returns to (render sets it)
+	Zone    string // the time zone times are shown in, for people: "Asia/Ho_Chi_Minh (UTC+7)"
 }
 
 type portalRequest struct {
@@ -95,9 +113,10 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	})
 	mux.HandleFunc("POST /portal/login", s.login)
 	mux.HandleFunc("GET /portal/bootstrap", func(w http.ResponseWriter, r *http.Request) {
-		s.render(w, r, http.StatusOK, "bootstrap.html", portalPage{Title: "Create the first administrator", Data: r.URL.Query().Get("token")})
+		s.render(w, r, http.StatusOK, "bootstrap.html", portalPage{Title: translate(requestLang(r), "Create the first administrator"), Data: r.URL.Query().Get("token")})
 	})
 	mux.HandleFunc("POST /portal/bootstrap", s.bootstrap)
+	mux.HandleFunc("POST /portal/language", s.setLanguage)
 	mux.Handle("POST /portal/logout", s.authed(RoleViewer, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		s.db.DeleteSession(r.Context(), pr.session.TokenHash)
 		http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/portal/", MaxAge: -1, HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteStrictMode})
@@ -125,7 +144,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 		}
 		var problems []string
 		if err := c.Validate(); err != nil { // stored under older, looser bounds
-			problems = risk.Problems(err)
+			problems = localizeProblems(pr.lang, err)
 		}
 		s.settingsPage(w, r, pr, http.StatusOK, c, problems, "")
 	}))
@@ -155,7 +174,12 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Referrer-Policy", "same-origin")
 	w.WriteHeader(status)
 	p.Demo = s.cfg.DemoReleaseNow
-	if err := templates.ExecuteTemplate(w, name, p); err != nil {
+	if p.Lang == "" {
+		p.Lang = requestLang(r)
+	}
+	p.Back = pageBack(r)
+	p.Zone = zoneName(s.cfg.TimeZone, s.now())
+	if err := s.templates.ExecuteTemplate(w, name, p); err != nil {
 		s.log.ErrorContext(r.Context(), "portal template", "name", name, "err", err)
 	}
 }
@@ -169,7 +193,7 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, m
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	s.log.ErrorContext(r.Context(), "portal", "path", r.URL.Path, "err", err)
-	http.Error(w, "internal error", http.StatusInternalServerError)
+	s.errorPage(w, r, http.StatusInternalServerError, "Something went wrong on the server. Try again; if it goes on, tell the server's operators.")
 }
 
 // auditRetention is how long audit rows are kept: a year of records for the
@@ -284,18 +308,18 @@ func sameOrigin(r *http.Request) bool {
 func checkNewAccount(email, name, password string) (string, error) {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > maxEmailBytes {
-		return "", fmt.Errorf("%q is not an email address", cut(email, maxEmailBytes))
+		return "", problemf("%q is not an email address.", cut(email, maxEmailBytes))
 	}
 	if strings.TrimSpace(name) == "" {
-		return "", errors.New("the name is required")
+		return "", problemf("The name is required.")
 	}
 	if len(password) < minPasswordLength {
-		return "", fmt.Errorf("the password must have at least %d characters", minPasswordLength)
+		return "", problemf("The password must have at least %d characters.", minPasswordLength)
 	}
 	// bcrypt reads at most 72 bytes: refuse longer passwords rather than
 	// ignore their end.
 	if len(password) > maxPasswordBytes {
-		return "", fmt.Errorf("the password must have at most %d bytes (a character outside ASCII takes 2 to 4)", maxPasswordBytes)
+		return "", problemf("The password must have at most %d bytes (a character outside ASCII takes 2 to 4).", maxPasswordBytes)
 	}
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
@@ -312,19 +336,21 @@ func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
 	tok := r.PostFormValue("token")
 	want, err := s.db.Setting(ctx, bootstrapSetting)
 	sum := sha256.Sum256([]byte(tok))
+	lang := requestLang(r)
+	title := translate(lang, "Create the first administrator")
 	if err != nil || tok == "" || subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(want)) != 1 {
-		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: "This bootstrap link is not valid (it changes at every server start, and works only until the first administrator exists)."})
+		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: title, Error: translate(lang, "This bootstrap link is not valid (it changes at every server start, and works only until the first administrator exists).")})
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	hash, err := checkNewAccount(email, r.PostFormValue("name"), r.PostFormValue("password"))
 	if err != nil {
-		s.render(w, r, http.StatusBadRequest, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: err.Error(), Data: tok})
+		s.render(w, r, http.StatusBadRequest, "bootstrap.html", portalPage{Title: title, Error: localize(lang, err), Data: tok})
 		return
 	}
 	_, err = s.db.CreateFirstAdmin(ctx, store.Official{Email: email, Name: r.PostFormValue("name"), Role: RoleAdmin, PasswordHash: hash, CreatedAt: s.now()})
 	if errors.Is(err, store.ErrNotFound) {
-		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: "Create the first administrator", Error: "An administrator exists already: sign in instead."})
+		s.render(w, r, http.StatusForbidden, "bootstrap.html", portalPage{Title: title, Error: translate(lang, "An administrator exists already: sign in instead.")})
 		return
 	}
 	if err != nil {
@@ -350,7 +376,7 @@ func (s *Server) codesPage(w http.ResponseWriter, r *http.Request, pr *portalReq
 		s.fail(w, r, err)
 		return
 	}
-	d := codesData{Codes: codes, Today: s.now().UTC().Format(time.DateOnly), Now: s.now(), SMS: s.SMSEnabled()}
+	d := codesData{Codes: codes, Today: dayDate(s.localDay(s.now())), Now: s.now(), SMS: s.SMSEnabled()}
 	if len(issued) > 0 {
 		d.Issued = issued[0]
 	}
@@ -362,12 +388,13 @@ func (s *Server) codesPage(w http.ResponseWriter, r *http.Request, pr *portalReq
 func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 	rt, err := export.ParseReportType(r.PostFormValue("report_type"))
 	if err != nil {
-		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		s.codesPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Choose what the person is confirmed as."), "")
 		return
 	}
+	// A calendar date, as the person told it: no time of day, no zone.
 	date, err := time.Parse(time.DateOnly, r.PostFormValue("date"))
 	if err != nil {
-		s.codesPage(w, r, pr, http.StatusBadRequest, "Enter the date as YYYY-MM-DD.", "")
+		s.codesPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Enter the date as YYYY-MM-DD."), "")
 		return
 	}
 	phone, err := s.smsNumber(r.PostFormValue("phone"))
@@ -377,7 +404,7 @@ func (s *Server) issueCodeForm(w http.ResponseWriter, r *http.Request, pr *porta
 	}
 	c, err := s.IssueCode(r.Context(), IssueRequest{ReportType: rt, TestDate: date, Long: r.PostFormValue("long") == "on", IssuedBy: pr.me.Email})
 	if err != nil {
-		s.codesPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		s.codesPage(w, r, pr, http.StatusBadRequest, localize(pr.lang, err), "")
 		return
 	}
 	if phone != "" {
@@ -399,14 +426,14 @@ func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *port
 	}
 	n, err := s.RevokeCode(r.Context(), id, pr.me.Email)
 	if errors.Is(err, store.ErrNotFound) {
-		s.codesPage(w, r, pr, http.StatusNotFound, fmt.Sprintf("Code #%d does not exist or is revoked already.", id), "")
+		s.codesPage(w, r, pr, http.StatusNotFound, translatef(pr.lang, "Code #%d does not exist or is revoked already.", id), "")
 		return
 	}
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.codesPage(w, r, pr, http.StatusOK, "", fmt.Sprintf("Code #%d revoked; %d published keys will be withdrawn in the next export.", id, n))
+	s.codesPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Code #%d revoked; %d published keys will be withdrawn in the next export.", id, n))
 }
 
 func (s *Server) officialsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg, notice string) {
@@ -424,26 +451,26 @@ func (s *Server) createOfficialForm(w http.ResponseWriter, r *http.Request, pr *
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
 	role := r.PostFormValue("role")
 	if !slices.Contains([]string{RoleAdmin, RoleOfficial, RoleViewer}, role) {
-		s.officialsPage(w, r, pr, http.StatusBadRequest, "Choose a role.", "")
+		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Choose a role."), "")
 		return
 	}
 	hash, err := checkNewAccount(email, r.PostFormValue("name"), r.PostFormValue("password"))
 	if err != nil {
-		s.officialsPage(w, r, pr, http.StatusBadRequest, err.Error(), "")
+		s.officialsPage(w, r, pr, http.StatusBadRequest, localize(pr.lang, err), "")
 		return
 	}
 	if _, err := s.db.CreateOfficial(r.Context(), store.Official{Email: email, Name: r.PostFormValue("name"), Role: role, PasswordHash: hash, CreatedAt: s.now()}); err != nil {
-		s.officialsPage(w, r, pr, http.StatusConflict, "An account with this email exists already.", "")
+		s.officialsPage(w, r, pr, http.StatusConflict, translate(pr.lang, "An account with this email exists already."), "")
 		return
 	}
 	s.audit(r.Context(), pr.me.Email, "create_official", email+" as "+role)
-	s.officialsPage(w, r, pr, http.StatusOK, "", "Account "+email+" created.")
+	s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s created.", email))
 }
 
 func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id == pr.me.ID {
-		s.officialsPage(w, r, pr, http.StatusBadRequest, "You cannot disable your own account.", "")
+		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "You cannot disable your own account."), "")
 		return
 	}
 	o, err := s.db.OfficialByID(r.Context(), id)
@@ -456,5 +483,5 @@ func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr 
 		return
 	}
 	s.audit(r.Context(), pr.me.Email, "disable_official", o.Email)
-	s.officialsPage(w, r, pr, http.StatusOK, "", "Account "+o.Email+" disabled.")
+	s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s disabled.", o.Email))
 }

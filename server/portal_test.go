@@ -18,16 +18,19 @@ import (
 )
 
 // browser is a cookie-keeping HTTP client that reads forms' CSRF tokens.
+// It asks for English pages (Accept-Language: en) unless lang says otherwise;
+// with no Accept-Language at all, the portal answers in Vietnamese.
 type browser struct {
 	t    *testing.T
 	c    *http.Client
 	base string
 	csrf string
+	lang string
 }
 
 func newBrowser(t *testing.T, base string) *browser {
 	jar, _ := cookiejar.New(nil)
-	b := &browser{t: t, base: base, c: &http.Client{Jar: jar}}
+	b := &browser{t: t, base: base, c: &http.Client{Jar: jar}, lang: "en"}
 	b.do("GET", "/portal/login", nil) // the sign-in form's token, as a browser gets it
 	return b
 }
@@ -46,6 +49,9 @@ func (b *browser) do(method, path string, form url.Values) (int, string) {
 	req, _ := http.NewRequest(method, b.base+path, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if b.lang != "" {
+		req.Header.Set("Accept-Language", b.lang)
 	}
 	resp, err := b.c.Do(req)
 	if err != nil {

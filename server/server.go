@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"strings"
 	"sync"
@@ -165,6 +166,10 @@ type Config struct {
 	// SMS sends codes to confirmed people by text message; its zero value
 	// sends none (see SMSConfig).
 	SMS SMSConfig
+	// TimeZone is the officials' zone: the portal shows instants in it, and
+	// "today" (the latest date a code form takes) and statistics days are
+	// its calendar dates. Nil: Asia/Ho_Chi_Minh (DefaultTimeZone).
+	TimeZone *time.Location
 }
 
 func (c *Config) defaults() {
@@ -208,6 +213,10 @@ func (c *Config) defaults() {
 	}
 	if c.ChaffResponseMs == 0 {
 		c.ChaffResponseMs = 10
+	}
+	if c.TimeZone == nil {
+		// Cannot fail: the zone database is in the binary (time/tzdata).
+		c.TimeZone, _ = time.LoadLocation(DefaultTimeZone)
 	}
 }
 
@@ -259,6 +268,7 @@ type Server struct {
 	metrics    *metrics
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
+	templates       *template.Template // the portal's, showing times in cfg.TimeZone
 
 	// Daily statistics are counted in memory and added to the database by
 	// FlushStats: a shared counter row updated by every upload would make
@@ -287,7 +297,7 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 		instance = hex.EncodeToString(id)
 	}
 	s := &Server{cfg: cfg, db: db, blobs: blobs, log: log, now: time.Now, instance: instance, metrics: newMetrics(),
-		comparePassword: bcrypt.CompareHashAndPassword}
+		comparePassword: bcrypt.CompareHashAndPassword, templates: parseTemplates(cfg.TimeZone)}
 	var err error
 	if s.exportKey, err = s.ecKey(ctx, "export_signing_key"); err != nil {
 		return nil, err
@@ -351,7 +361,7 @@ func (s *Server) stat(_ context.Context, name string, delta int64) {
 	if s.stats == nil {
 		s.stats = map[statKey]int64{}
 	}
-	s.stats[statKey{unixDay(s.now()), name}] += delta
+	s.stats[statKey{s.localDay(s.now()), name}] += delta // local calendar days, as the portal shows them
 }
 
 // FlushStats adds the counts gathered in memory to the database. Counts that

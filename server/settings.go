@@ -82,17 +82,20 @@ func combinedName(rt risk.ReportType, inf risk.Infectiousness) string {
 	return fmt.Sprintf("combined_weights.%d.%d", rt, inf)
 }
 
-func newSettingsData(c risk.Config) settingsData {
+// newSettingsData describes c for the form, in lang: the texts of the
+// tables above and risk.Fields' labels are catalogue keys (see
+// TestCatalogueCoversRisk).
+func newSettingsData(lang string, c risk.Config) settingsData {
 	d := settingsData{AttenuationKind: c.AttenuationKind}
 	for _, sec := range settingsSections {
-		d.Sections = append(d.Sections, settingsSection{Title: sec.title, Help: sec.help})
+		d.Sections = append(d.Sections, settingsSection{Title: translate(lang, sec.title), Help: translate(lang, sec.help)})
 	}
 	for _, f := range risk.Fields() {
 		step := "any"
 		if f.Whole {
 			step = "1"
 		}
-		in := settingsInput{Name: f.Name, ID: strings.ReplaceAll(f.Name, ".", "_"), Label: f.Label, Value: num(f.Value(c)),
+		in := settingsInput{Name: f.Name, ID: strings.ReplaceAll(f.Name, ".", "_"), Label: translate(lang, f.Label), Value: num(f.Value(c)),
 			Min: num(f.Min), Max: num(f.Max), Step: step}
 		i := sectionOf(f.Name)
 		d.Sections[i].Inputs = append(d.Sections[i].Inputs, in)
@@ -103,9 +106,9 @@ func newSettingsData(c risk.Config) settingsData {
 	}
 	d.Onset = strings.Join(onset, ",")
 	for _, rt := range reportTypeNames {
-		row := combinedRow{Label: rt.name}
+		row := combinedRow{Label: translate(lang, rt.name)}
 		for _, inf := range infectiousnessNames {
-			cell := combinedCell{Name: combinedName(rt.rt, inf.inf), Label: rt.name + ", " + inf.name + " infectiousness"}
+			cell := combinedCell{Name: combinedName(rt.rt, inf.inf), Label: translatef(lang, "%s, %s infectiousness", translate(lang, rt.name), translate(lang, inf.name))}
 			for _, cw := range c.CombinedWeights {
 				if cw.ReportType == rt.rt && cw.Infectiousness == inf.inf {
 					cell.Value = num(cw.Weight)
@@ -121,19 +124,20 @@ func newSettingsData(c risk.Config) settingsData {
 func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, c risk.Config, problems []string, notice string) {
-	d := newSettingsData(c)
+	d := newSettingsData(pr.lang, c)
 	d.Problems = problems
 	p := s.page(pr, "Risk settings", d)
 	if len(problems) > 0 {
-		p.Error = "Not saved: correct the settings listed below (phones keep the configuration published last)."
+		p.Error = translate(pr.lang, "Not saved: correct the settings listed below (phones keep the configuration published last).")
 	}
 	p.Notice = notice
 	s.render(w, r, status, "settings.html", p)
 }
 
 // parseSettings reads the form into a copy of c. A field absent from the
-// form keeps its value; a field present but wrong is a problem in words.
-func parseSettings(r *http.Request, c risk.Config) (risk.Config, []string) {
+// form keeps its value; a field present but wrong is a problem in words,
+// in lang.
+func parseSettings(lang string, r *http.Request, c risk.Config) (risk.Config, []string) {
 	var problems []string
 	form := r.PostForm
 	has := func(name string) bool { _, ok := form[name]; return ok }
@@ -143,11 +147,11 @@ func parseSettings(r *http.Request, c risk.Config) (risk.Config, []string) {
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(form.Get(f.Name)), 64)
 		if err != nil {
-			problems = append(problems, f.Label+": "+f.Want()+".")
+			problems = append(problems, translate(lang, f.Label)+": "+translatef(lang, "%s.", f.WantText()))
 			continue
 		}
-		if p := f.Check(v); p != "" {
-			problems = append(problems, f.Label+": "+p+".")
+		if p := f.CheckText(v); p.Format != "" {
+			problems = append(problems, translate(lang, f.Label)+": "+translatef(lang, "%s.", p))
 			continue
 		}
 		f.Set(&c, v)
@@ -156,7 +160,7 @@ func parseSettings(r *http.Request, c risk.Config) (risk.Config, []string) {
 		c.AttenuationKind = form.Get("attenuation_kind")
 	}
 	if has("days_since_onset_infectiousness") {
-		m, p := parseOnset(form.Get("days_since_onset_infectiousness"))
+		m, p := parseOnset(lang, form.Get("days_since_onset_infectiousness"))
 		if p != "" {
 			problems = append(problems, p)
 		} else {
@@ -164,7 +168,7 @@ func parseSettings(r *http.Request, c risk.Config) (risk.Config, []string) {
 		}
 	}
 	if has(combinedName(risk.ReportConfirmedTest, risk.InfectiousnessStandard)) {
-		cws, ps := parseCombined(form.Get)
+		cws, ps := parseCombined(lang, form.Get)
 		c.CombinedWeights = cws
 		problems = append(problems, ps...)
 	}
@@ -173,24 +177,24 @@ func parseSettings(r *http.Request, c risk.Config) (risk.Config, []string) {
 
 // parseOnset reads the 29 comma-separated values of the onset map; the
 // string is the problem, in words, when they are wrong.
-func parseOnset(v string) ([]risk.Infectiousness, string) {
-	wrong := fmt.Sprintf("Infectiousness by days since symptom onset: enter %d values, each 0 (none), 1 (standard) or 2 (high), separated by commas, from 14 days before onset to 14 days after", 2*risk.MaxDaysSinceOnset+1)
+func parseOnset(lang, v string) ([]risk.Infectiousness, string) {
+	wrong := translatef(lang, "Infectiousness by days since symptom onset: enter %d values, each 0 (none), 1 (standard) or 2 (high), separated by commas, from 14 days before onset to 14 days after.", 2*risk.MaxDaysSinceOnset+1)
 	parts := strings.Split(v, ",")
 	if len(parts) != 2*risk.MaxDaysSinceOnset+1 {
-		return nil, wrong + "."
+		return nil, wrong
 	}
 	m := make([]risk.Infectiousness, len(parts))
 	for i, p := range parts {
 		n, err := strconv.Atoi(strings.TrimSpace(p))
 		if err != nil || n < 0 || n > 2 {
-			return nil, wrong + "."
+			return nil, wrong
 		}
 		m[i] = risk.Infectiousness(n)
 	}
 	return m, ""
 }
 
-func parseCombined(get func(string) string) ([]risk.CombinedWeight, []string) {
+func parseCombined(lang string, get func(string) string) ([]risk.CombinedWeight, []string) {
 	var cws []risk.CombinedWeight
 	var problems []string
 	bound := risk.Field{Min: 0, Max: 10}
@@ -202,8 +206,8 @@ func parseCombined(get func(string) string) ([]risk.CombinedWeight, []string) {
 			}
 			w, err := strconv.ParseFloat(v, 64)
 			if err != nil || bound.Check(w) != "" {
-				problems = append(problems, fmt.Sprintf("Combined weight of %s keys with %s infectiousness: %s, or leave it empty.",
-					strings.ToLower(rt.name), inf.name, bound.Want()))
+				problems = append(problems, translatef(lang, "Combined weight of %s keys with %s infectiousness: %s, or leave it empty.",
+					strings.ToLower(translate(lang, rt.name)), translate(lang, inf.name), bound.WantText()))
 				continue
 			}
 			cws = append(cws, risk.CombinedWeight{ReportType: rt.rt, Infectiousness: inf.inf, Weight: w})
@@ -220,13 +224,13 @@ func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, pr *portal
 		return
 	}
 	if err := r.ParseForm(); err != nil {
-		s.settingsPage(w, r, pr, http.StatusBadRequest, old, []string{"The form could not be read: reload the page and try again."}, "")
+		s.settingsPage(w, r, pr, http.StatusBadRequest, old, []string{translate(pr.lang, "The form could not be read: reload the page and try again.")}, "")
 		return
 	}
-	c, problems := parseSettings(r, old)
+	c, problems := parseSettings(pr.lang, r, old)
 	if len(problems) == 0 {
 		if err := c.Validate(); err != nil {
-			problems = risk.Problems(err)
+			problems = localizeProblems(pr.lang, err)
 		}
 	}
 	if len(problems) > 0 {
@@ -238,7 +242,7 @@ func (s *Server) settingsForm(w http.ResponseWriter, r *http.Request, pr *portal
 		return
 	}
 	s.audit(r.Context(), pr.me.Email, "risk_settings", settingsChanges(old, c))
-	s.settingsPage(w, r, pr, http.StatusOK, c, nil, "Saved, signed and published: phones apply it at their next sync.")
+	s.settingsPage(w, r, pr, http.StatusOK, c, nil, translate(pr.lang, "Saved, signed and published: phones apply it at their next sync."))
 }
 
 // settingsChanges describes what changed, for the audit log.

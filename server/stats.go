@@ -78,7 +78,7 @@ func (s *Server) statsRows(r *http.Request) ([]statsRow, error) {
 	if err := s.FlushStats(r.Context()); err != nil {
 		s.log.ErrorContext(r.Context(), "statistics", "err", err)
 	}
-	today := unixDay(s.now())
+	today := s.localDay(s.now())
 	st, err := s.db.Stats(r.Context(), today-statsDays+1)
 	if err != nil {
 		return nil, err

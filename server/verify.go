@@ -35,7 +35,10 @@ func apiErr(status int, code, format string, args ...any) *APIError {
 // IssueRequest is what an official fills in to give a confirmed person a code.
 type IssueRequest struct {
 	ReportType export.ReportType // CONFIRMED_TEST, CONFIRMED_CLINICAL_DIAGNOSIS (F0) or RECURSIVE (F1)
-	// TestDate is the symptom onset (or test) date for F0, the exposure date for F1.
+	// TestDate is the symptom onset (or test) date for F0, the exposure date
+	// for F1: a calendar date, whose year, month and day (in TestDate's own
+	// location) count, not its time of day. It may be at most today, the
+	// calendar date in Config.TimeZone.
 	TestDate time.Time
 	Long     bool   // a long code, for sending by SMS link, instead of 8 digits
 	IssuedBy string // the official's account, for the audit log
@@ -63,8 +66,9 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 		return nil, fmt.Errorf("issue code: report type %v: want CONFIRMED_TEST, CONFIRMED_CLINICAL_DIAGNOSIS or RECURSIVE", r.ReportType)
 	}
 	now := s.now().UTC()
-	if r.TestDate.After(now) || r.TestDate.Before(now.Add(-s.cfg.Retention)) {
-		return nil, fmt.Errorf("issue code: date %s: want within the last %d days", r.TestDate.Format(time.DateOnly), int(s.cfg.Retention.Hours()/24))
+	day, today, days := civilDay(r.TestDate), s.localDay(now), int64(s.cfg.Retention.Hours()/24)
+	if day > today || day < today-days {
+		return nil, fmt.Errorf("issue code: %w", problemf("The date %s is not within the last %d days (today is %s).", dayDate(day), days, dayDate(today)))
 	}
 	if r.IssuedBy == "" {
 		return nil, errors.New("issue code: the issuing official is required")
@@ -84,7 +88,7 @@ func (s *Server) IssueCode(ctx context.Context, r IssueRequest) (*IssuedCode, er
 	for attempt := 0; attempt < 5; attempt++ {
 		code := randomString(n, alphabet)
 		id, err := s.db.CreateCode(ctx, store.Code{
-			HMAC: s.codeHMAC(code), Long: r.Long, ReportType: int32(r.ReportType), TestDay: unixDay(r.TestDate),
+			HMAC: s.codeHMAC(code), Long: r.Long, ReportType: int32(r.ReportType), TestDay: day,
 			IssuedAt: now, ExpiresAt: now.Add(ttl), IssuedBy: r.IssuedBy, UUID: uuid,
 		})
 		if errors.Is(err, store.ErrCodeExists) {

@@ -98,6 +98,7 @@ type Result struct {
 	StoredBytesPerDay   float64 `json:"stored_bytes_per_phone_day"`
 	BatteryPercentDay   float64 `json:"battery_percent_per_phone_day"`
 	PowerModel          string  `json:"battery_power_model"`
+	powerModelArgs      []any   // PowerModel's figures, for the report in another language
 
 	Server ServerStats `json:"server"`
 	// Requests the server answered (uploads, and export files each fetched
@@ -379,8 +380,8 @@ func (r *run) phoneFigures() error {
 	radioWh := 24 * (advertiseOnShare*advertisingMW + scanOnShare*scanningMW) / 1000
 	cpuWh := res.SyncMillisPerDay / 1000 / 3600 * cpuActiveW
 	res.BatteryPercentDay = 100 * (radioWh + cpuWh) / batteryWh
-	res.PowerModel = fmt.Sprintf("battery %.2f Wh; BLE advertising %.0f mW for %.0f%% of the time, scanning %.0f mW for %.1f%% (scan behaviour %s); matching and sync at %.1f W of CPU",
-		batteryWh, advertisingMW, advertiseOnShare*100, scanningMW, scanOnShare*100, r.cfg.ScanBehaviour, cpuActiveW)
+	res.powerModelArgs = []any{batteryWh, advertisingMW, advertiseOnShare * 100, scanningMW, scanOnShare * 100, r.cfg.ScanBehaviour, cpuActiveW}
+	res.PowerModel = fmt.Sprintf(powerModelFormat, res.powerModelArgs...)
 	return nil
 }
 

@@ -81,6 +81,9 @@ func TestEndToEnd(t *testing.T) {
 	}
 	jar, _ := cookiejar.New(nil)
 	official := &http.Client{Jar: jar}
+	// An official who chose English with the portal's switch (Vietnamese is the default).
+	portalURL, _ := url.Parse(hs.URL + "/portal/")
+	jar.SetCookies(portalURL, []*http.Cookie{{Name: "bz_lang", Value: "en"}})
 	form := func(path string, v url.Values) string {
 		t.Helper()
 		resp, err := official.PostForm(hs.URL+path, v)

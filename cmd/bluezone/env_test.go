@@ -65,6 +65,7 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_SMS_LINK_BASE", "https://bluezone.gov.vn/v?c=", "sms-link-base", "https://bluezone.gov.vn/v?c="},
 		{"BLUEZONE_SMS_COUNTRY_CODE", "856", "sms-country-code", "856"},
 		{"BLUEZONE_SMS_TIMEOUT", "5s", "sms-timeout", "5s"},
+		{"BLUEZONE_TIME_ZONE", "Europe/Paris", "time-zone", "Europe/Paris"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {

@@ -34,6 +34,7 @@ type serverFlags struct {
 	maxKeysPerFile                           *int
 	exportKeyID, exportKeyVersion            *string
 	s3                                       blob.S3Config
+	timeZone                                 *zoneFlag
 	trustedProxyHeader                       *string // serve only; nil for the operator commands
 	instanceID                               *string // serve only
 	behindTLSProxy                           *bool   // serve only
@@ -97,13 +98,14 @@ func addServerFlags(fs *flag.FlagSet) *serverFlags {
 	fs.StringVar(&sf.s3.Prefix, "s3-prefix", "", "folder inside the bucket [$BLUEZONE_S3_PREFIX]")
 	fs.StringVar(&sf.s3.Region, "s3-region", "", "S3 region [$BLUEZONE_S3_REGION]")
 	fs.BoolVar(&sf.s3.Insecure, "s3-insecure", false, "plain HTTP to the S3 endpoint [$BLUEZONE_S3_INSECURE=true]")
+	sf.timeZone = addZoneFlag(fs)
 	return sf
 }
 
 // open opens the database and blob store and builds a server replica.
 func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Server, *store.DB, error) {
 	cfg := server.Config{Region: *f.region, ExportPeriod: *f.exportPeriod, MinBatchKeys: *f.minBatchKeys, MaxKeysPerFile: *f.maxKeysPerFile,
-		ExportKeyID: *f.exportKeyID, ExportKeyVersion: *f.exportKeyVersion}
+		ExportKeyID: *f.exportKeyID, ExportKeyVersion: *f.exportKeyVersion, TimeZone: f.timeZone.loc}
 	if f.trustedProxyHeader != nil {
 		cfg.TrustedProxyHeader = *f.trustedProxyHeader
 	}

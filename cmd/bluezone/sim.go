@@ -111,6 +111,7 @@ func simCommand() *command {
 			minutes := fs.Float64("minutes-threshold", d.Risk.MinutesThreshold, "risk configuration: weighted minutes per day for an F1 warning")
 			thresholds := fs.String("attenuation-thresholds", joinNums(d.Risk.AttenuationThresholds[:]), "risk configuration: upper bounds in dB of the Immediate, Near and Medium buckets")
 			weights := fs.String("bucket-weights", joinNums(d.Risk.BucketWeights[:]), "risk configuration: weights of the Immediate, Near, Medium and Other buckets")
+			language := fs.String("language", sim.LanguageEnglish, "language of the printed summary and of report.html: en (English) or vi (Vietnamese)")
 			out := fs.String("out", "", "also write report.html (with charts) and report.json (every figure) to this directory\n(with --seeds, one directory per seed and summary.json)")
 			seeds := fs.Int("seeds", 1, "run this many seeds, from --seed on, and report each figure's mean and range")
 			cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to `file`, for go tool pprof")
@@ -128,6 +129,9 @@ func simCommand() *command {
 				}
 				if err := cfg.Validate(); err != nil {
 					return usageErrorf("sim: %v", err)
+				}
+				if !sim.ValidLanguage(*language) {
+					return usageErrorf("sim: --language %q: want en or vi", *language)
 				}
 				if *seeds < 1 || *seeds > 1000 {
 					return usageErrorf("sim: --seeds %d: want 1..1000", *seeds)
@@ -166,9 +170,9 @@ func simCommand() *command {
 					if err != nil {
 						return err
 					}
-					printSimResult(st.out, res)
+					printSimResult(st.out, res, *language)
 					if *out != "" {
-						if err := writeSimReport(*out, res); err != nil {
+						if err := writeSimReport(*out, res, *language); err != nil {
 							return err
 						}
 						fmt.Fprintf(st.err, "wrote %s and report.json\n", filepath.Join(*out, "report.html"))
@@ -186,13 +190,13 @@ func simCommand() *command {
 					}
 					results = append(results, res)
 					if *out != "" {
-						if err := writeSimReport(filepath.Join(*out, name), res); err != nil {
+						if err := writeSimReport(filepath.Join(*out, name), res, *language); err != nil {
 							return err
 						}
 					}
 				}
 				summary := summarize(results)
-				printSimSummary(st.out, summary)
+				printSimSummary(st.out, summary, *language)
 				if *out != "" {
 					b, _ := json.MarshalIndent(summary, "", "  ")
 					if err := os.WriteFile(filepath.Join(*out, "summary.json"), b, 0o644); err != nil {
@@ -206,8 +210,8 @@ func simCommand() *command {
 	}
 }
 
-// writeSimReport writes report.json and report.html into dir.
-func writeSimReport(dir string, res *sim.Result) error {
+// writeSimReport writes report.json and report.html (in language) into dir.
+func writeSimReport(dir string, res *sim.Result, language string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -219,7 +223,7 @@ func writeSimReport(dir string, res *sim.Result) error {
 		return err
 	}
 	var html bytes.Buffer
-	if err := sim.WriteHTML(&html, res); err != nil {
+	if err := sim.WriteHTML(&html, res, language); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "report.html"), html.Bytes(), 0o644)
@@ -293,15 +297,19 @@ func summarize(results []*sim.Result) seedsSummary {
 	return s
 }
 
-func printSimSummary(w io.Writer, s seedsSummary) {
+// printSimSummary prints the figures of several seeds in language
+// (summary.json keeps their English names).
+func printSimSummary(w io.Writer, s seedsSummary, language string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "over %d seeds (%d to %d)\tmean\tmin\tmax\tseeds\n", len(s.Seeds), s.Seeds[0], s.Seeds[len(s.Seeds)-1])
+	t := func(msg string) string { return sim.Translate(language, msg) }
+	fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", sim.Translatef(language, "over %d seeds (%d to %d)", len(s.Seeds), s.Seeds[0], s.Seeds[len(s.Seeds)-1]),
+		t("mean"), t("min"), t("max"), t("seeds"))
 	for _, f := range s.Figures {
 		if f.Seeds == 0 {
-			fmt.Fprintf(tw, "%s\tn/a\t\t\t0\n", f.Name)
+			fmt.Fprintf(tw, "%s\t%s\t\t\t0\n", t(f.Name), t("n/a"))
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", f.Name, num(f.Mean), num(f.Min), num(f.Max), f.Seeds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", t(f.Name), num(f.Mean), num(f.Min), num(f.Max), f.Seeds)
 	}
 	tw.Flush()
 }
@@ -410,9 +418,10 @@ func withCalibration(cfg sim.Config) (c risk.Config) {
 	return c
 }
 
-func printSimResult(w io.Writer, r *sim.Result) {
+// printSimResult prints the figures of one run, labelled in language.
+func printSimResult(w io.Writer, r *sim.Result, language string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", sim.Translate(language, k), v) }
 	row("people (with the app)", fmt.Sprintf("%d (%d)", r.People, r.AppUsers))
 	row("days", r.Days)
 	row("infections", r.Infections)
@@ -434,7 +443,7 @@ func printSimResult(w io.Writer, r *sim.Result) {
 		row("per phone per day: downloaded bytes", fmt.Sprintf("%.0f", r.DownloadBytesPerDay))
 		row("per phone per day: sync and matching", fmt.Sprintf("%.1f ms", r.SyncMillisPerDay))
 	} else {
-		row("per phone per day: downloaded bytes, sync and matching", "not measured: no phone synced in full (--full-sync 0)")
+		row("per phone per day: downloaded bytes, sync and matching", sim.Translate(language, "not measured: no phone synced in full (--full-sync 0)"))
 	}
 	row("per phone per day: stored bytes", fmt.Sprintf("%.0f", r.StoredBytesPerDay))
 	row("per phone per day: battery (estimate)", fmt.Sprintf("%.2f %%", r.BatteryPercentDay))
