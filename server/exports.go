@@ -152,7 +152,7 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 		f.Keys = append(f.Keys, toExportKey(k, export.ReportType(k.ReportType)))
 	}
 	for _, k := range revoked {
-		f.Revised = append(f.Revised, toExportKey(k, export.ReportRevoked))
+		f.Revised = append(f.Revised, toExportKey(k, revisedReportType(k)))
 	}
 	padding := max(0, s.cfg.MinBatchKeys-len(f.Keys)-len(f.Revised))
 	f.Keys = append(f.Keys, fillerKeys(padding, end)...)
