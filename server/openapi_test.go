@@ -96,7 +96,7 @@ func TestOpenAPIDescribesTheAnswers(t *testing.T) {
 		t.Fatalf("publish: %d %s", st, short(raw))
 	}
 	e.gFlow(t, key, e.issue(t, export.ReportConfirmedTest, 2).Code, keys[:3], "", false) // missing_revision_token
-	e.gPost(t, "/v1/publish", gPublish{Keys: keys, HealthAuthorityID: "x"}, nil)          // unknown_health_authority_id
+	e.gPost(t, "/v1/publish", gPublish{Keys: keys, HealthAuthorityID: "x"}, nil)         // unknown_health_authority_id
 	e.gPost(t, "/v1/publish", gPublish{Keys: keys, HealthAuthorityID: testApp, VerificationPayload: "a.b.c", HMACKey: "AAAAAAAAAAAAAAAAAAAAAA=="}, nil)
 	e.gPost(t, "/v1/publish", gPublish{Keys: keys, HealthAuthorityID: testApp}, nil, "X-Chaff", "1")
 	e.gPost(t, "/v1/publish", gPublish{HealthAuthorityID: testApp, Padding: strings.Repeat("A", 64<<10)}, nil)
