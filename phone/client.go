@@ -37,7 +37,7 @@ type Client struct {
 	// the name it is registered under (healthAuthorityID in publishes).
 	APIKey string
 	App    string
-	HTTP    *http.Client // nil means http.DefaultClient
+	HTTP   *http.Client // nil means http.DefaultClient
 	// Shared, when set, shares verification and derivation between the
 	// engines that sync through this client (simulators only).
 	Shared *Shared
@@ -325,9 +325,19 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 	}
 	var keys []api.ExposureKey
 	embargoEnd := now
+	n := protocol.IntervalNumber(time.Unix(now, 0))
 	for _, k := range e.DiagnosisKeys(from.Unix(), now) {
-		keys = append(keys, api.ExposureKey{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), IntervalNumber: int32(k.RollingStart), IntervalCount: int32(k.RollingPeriod)})
-		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+k.RollingPeriod).Add(embargo).Unix())
+		period := k.RollingPeriod
+		if k.RollingStart <= n && n < k.RollingStart+period {
+			// The key in use goes out as RotateKeyNow below cuts it: up to
+			// this interval (or, started in it, just it). A later upload (F0
+			// after F1) then re-sends it as the server stored it, which a
+			// revision requires, and the key the phone starts next does not
+			// overlap it. EN's same-day release cuts the current key alike.
+			period = max(n-k.RollingStart, 1)
+		}
+		keys = append(keys, api.ExposureKey{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), IntervalNumber: int32(k.RollingStart), IntervalCount: int32(period)})
+		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+period).Add(embargo).Unix())
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("phone: upload: this phone has no keys for the dates the code covers")

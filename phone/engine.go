@@ -158,7 +158,7 @@ type state struct {
 	// RevisionToken is what the server answered the last upload: an F0
 	// upload after an F1 one sends it to revise the keys published then.
 	RevisionToken string `json:"revision_token,omitempty"`
-	Phase     int64                     `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
+	Phase         int64  `json:"phase,omitempty"` // radio duty-cycle offset, seconds
 	// StandInUntil: before this interval the phone broadcasts a stand-in
 	// identifier (see Engine.standInLocked); 0 when none.
 	StandInUntil uint32 `json:"stand_in_until,omitempty"`

@@ -105,7 +105,7 @@ func TestEndToEnd(t *testing.T) {
 	// The case consents and publishes its keys with the code: 14 keys.
 	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--api-key", apiKey, "--code", code, "--at", "2026-11-20T10:07:00Z")
 	if !strings.Contains(out, "keys sent: 14\n") || !strings.Contains(out, "keys stored: 14\n") ||
-		!strings.HasSuffix(out, "\nexport: the last key is released after 2026-11-21T02:00:00Z (EN's 2-hour embargo after the key's last interval); run 'phone sync' after that\n") {
+		!strings.HasSuffix(out, "\nexport: the last key is released after 2026-11-20T12:00:00Z (EN's 2-hour embargo after the key's last interval); run 'phone sync' after that\n") {
 		t.Fatalf("upload:\n%s", out)
 	}
 	published := strings.Fields(must("phone", "keys", "--dir", a, "--at", "2026-11-20T10:07:00Z"))
