@@ -55,6 +55,10 @@ func TestENChaff(t *testing.T) {
 			t.Errorf("%v certificate: %d %d bytes", chaff, st, len(raw))
 		}
 	}
+	// The v1 API takes X-Chaff too, and answers it in its own padding.
+	if st, raw := e.gPost(t, "/api/v1/verify", map[string]string{"code": code.Code}, nil, "X-Chaff", "1"); st != 200 || len(raw) != 1024 || strings.Contains(string(raw), "token") {
+		t.Errorf("v1 verify with X-Chaff: %d %s", st, short(raw))
+	}
 	// The code is still unused, and a chaff publish of real, certified keys stores nothing.
 	cert, secret := e.certify(t, key, code.Code, keys)
 	pub := gPublish{Keys: keys, HealthAuthorityID: testApp, VerificationPayload: cert, HMACKey: secret}
