@@ -31,6 +31,10 @@ type AppAPIStore interface {
 	PublishAndRevise(ctx context.Context, codeID int64, keys []store.Key, revisions []store.Revision, max int) (existing []int, published int, err error)
 }
 
+// maxSameStartKeys is how many keys of an EN publish may start in the same
+// interval, as Google's key server allows (see upload.sameStart).
+const maxSameStartKeys = 3
+
 // publishResponseSize pads EN publish answers, real and chaff: they carry a
 // revision token of about 1.9 kB and, at worst, 30 key rejections.
 const publishResponseSize = 8192
@@ -181,7 +185,7 @@ func (s *Server) PublishEN(ctx context.Context, r *api.Publish) (*api.ENPublishR
 		keys[i] = uploadKey{key: k.Key, start: int64(k.IntervalNumber), period: int64(k.IntervalCount), tRisk: int64(k.TransmissionRisk)}
 		allZeroRisk = allZeroRisk && k.TransmissionRisk == 0
 	}
-	u, err := s.checkUpload(upload{keys: keys, certificate: r.VerificationPayload, hmacKey: r.HMACKey,
+	u, err := s.checkUpload(upload{keys: keys, certificate: r.VerificationPayload, hmacKey: r.HMACKey, sameStart: maxSameStartKeys,
 		hmacMatches: func(secret, want []byte) bool {
 			// The form without transmission risks does not cover them: it
 			// counts only when every one is 0 (omitted), as Google's server has it.

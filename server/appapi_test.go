@@ -247,6 +247,15 @@ func TestENAppFlow(t *testing.T) {
 			if st, pr, raw := e.gFlow(t, key, e.issue(t, export.ReportConfirmedTest, 2).Code, risky, "", false); st != 401 || pr.Code != "health_authority_verification_certificate_invalid" || pr.Reason != "hmac_mismatch" {
 				t.Fatalf("3-field HMAC with a risk: %d %s", st, raw)
 			}
+			// An EN 1.5 phone's same-day keys: the day's first key, cut, and the
+			// one started after at the same interval number; at most 3 of a start.
+			sameDay := gKeys(e.clock.now(), 4)
+			for i := range sameDay {
+				sameDay[i].IntervalNumber, sameDay[i].IntervalCount = sameDay[0].IntervalNumber, int32(30+i)
+			}
+			if st, pr, raw := e.gFlow(t, key, e.issue(t, export.ReportConfirmedTest, 1).Code, sameDay, "", false); st != 200 || pr.InsertedExposures != 3 || pr.Code != "partial_failure" || !strings.Contains(pr.Error, "key 3: keys_overlap") {
+				t.Errorf("4 keys of one start: %d %s", st, raw)
+			}
 			e.clock.add(48 * time.Hour)
 			if _, err := e.srv.ExportOnce(context.Background()); err != nil {
 				t.Fatal(err)

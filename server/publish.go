@@ -25,6 +25,12 @@ type upload struct {
 	// hmacMatches says whether the keys' HMAC with secret is want, in the
 	// form (or forms) the request's API allows.
 	hmacMatches func(secret, want []byte) bool
+	// sameStart is how many keys may start in the same interval (0: 1).
+	// EN phones since v1.5 end the day's key when they release it and start
+	// the next at the same interval number, the start of the day, so an
+	// upload made later that day holds two keys of that start; Google's key
+	// server allows 3 (MAX_SAME_START_INTERVAL_KEYS). Other keys never overlap.
+	sameStart int
 }
 
 type uploadKey struct {
@@ -139,15 +145,22 @@ func (s *Server) checkUpload(r upload) (*checkedUpload, error) {
 		unique = append(unique, c)
 	}
 	ok = unique
-	// Keys of one phone never overlap in time; overlapping ones are refused.
-	sort.Slice(ok, func(a, b int) bool { return ok[a].k.RollingStart < ok[b].k.RollingStart })
-	lastEnd := int64(-1)
+	// Keys of one phone never overlap in time, but for keys of one start
+	// (r.sameStart); overlapping ones are refused.
+	sort.SliceStable(ok, func(a, b int) bool { return ok[a].k.RollingStart < ok[b].k.RollingStart })
+	lastStart, lastEnd, same := int64(-1), int64(-1), 0
 	for _, c := range ok {
-		if c.k.RollingStart < lastEnd {
+		start, end := c.k.RollingStart, c.k.RollingStart+int64(c.k.RollingPeriod)
+		switch {
+		case start == lastStart && same < r.sameStart:
+			same++
+			lastEnd = max(lastEnd, end)
+		case start < lastEnd:
 			u.reject(c.i, "keys_overlap", "the key overlaps another key of the upload")
 			continue
+		default:
+			lastStart, lastEnd, same = start, end, 1
 		}
-		lastEnd = c.k.RollingStart + int64(c.k.RollingPeriod)
 		u.keys = append(u.keys, c.k)
 		u.index = append(u.index, c.i)
 	}
