@@ -220,6 +220,7 @@ func (s *Server) PublishEN(ctx context.Context, r *api.Publish) (*api.ENPublishR
 		}
 	}
 	var fresh []store.Key
+	var freshRK []revisableKey // freshRK[j] names fresh[j]
 	var revisions []store.Revision
 	var mine []revisableKey // the upload's keys this phone may revise later
 	for _, k := range u.keys {
@@ -228,7 +229,7 @@ func (s *Server) PublishEN(ctx context.Context, r *api.Publish) (*api.ENPublishR
 		sk, ok := stored[string(k.Data)]
 		if !ok {
 			fresh = append(fresh, k)
-			mine = append(mine, rk)
+			freshRK = append(freshRK, rk)
 			continue
 		}
 		// A stored key is revised only by the phone that published it.
@@ -276,6 +277,11 @@ func (s *Server) PublishEN(ctx context.Context, r *api.Publish) (*api.ENPublishR
 			}
 		}
 	}
+	for j, rk := range freshRK {
+		if !skipped[j] {
+			mine = append(mine, rk)
+		}
+	}
 	sortRejected(u.rejected)
 	// The new token names this upload's keys and those of the old token
 	// that are still young enough to be published.
@@ -313,7 +319,7 @@ func (s *Server) PublishEN(ctx context.Context, r *api.Publish) (*api.ENPublishR
 	return resp, nil
 }
 
-// ENErrorCode maps Bluezone's error codes onto the verification API's.
+// verifyErrorCode maps Bluezone's error codes onto the verification API's.
 func verifyErrorCode(code string) string {
 	switch code {
 	case "bad_request", "body_too_large", "bad_content_type":
