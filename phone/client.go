@@ -34,7 +34,11 @@ var errNotFound = errors.New("not found")
 // Client talks to a Bluezone server at BaseURL (e.g. "https://bluezone.gov.vn").
 type Client struct {
 	BaseURL string
-	HTTP    *http.Client // nil means http.DefaultClient
+	// APIKey is the app's key for the verification API (X-API-Key), and App
+	// the name it is registered under (healthAuthorityID in publishes).
+	APIKey string
+	App    string
+	HTTP   *http.Client // nil means http.DefaultClient
 	// Shared, when set, shares verification and derivation between the
 	// engines that sync through this client (simulators only).
 	Shared *Shared
@@ -141,8 +145,12 @@ func (c *Client) post(ctx context.Context, path string, body any, size int, chaf
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if path != api.PathENPublish {
+		req.Header.Set(api.APIKeyHeader, c.APIKey)
+	}
 	// Real and fake requests carry the header, with values of one length,
-	// so that they are the same size on the wire.
+	// so that they are the same size on the wire (X-Chaff, which only fake
+	// requests carry, would make them longer).
 	if chaff {
 		req.Header.Set(api.ChaffHeader, api.ChaffFake)
 	} else {
@@ -158,9 +166,23 @@ func (c *Client) post(ctx context.Context, path string, body any, size int, chaf
 		return fmt.Errorf("POST %s: %w", path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		var ae api.Error
-		if json.Unmarshal(raw, &ae) == nil && ae.Code != "" {
-			return fmt.Errorf("%w: %w", ErrServer, &ae)
+		// The verification API's refusals say errorCode, the publish API's
+		// code, with Bluezone's finer code as reason.
+		var ae struct {
+			Code      string             `json:"code"`
+			ErrorCode string             `json:"errorCode"`
+			Reason    string             `json:"reason"`
+			Error     string             `json:"error"`
+			Rejected  []api.KeyRejection `json:"rejected"`
+		}
+		if json.Unmarshal(raw, &ae) == nil && (ae.Code != "" || ae.ErrorCode != "") {
+			code := ae.ErrorCode
+			if ae.Reason != "" {
+				code = ae.Reason
+			} else if code == "" {
+				code = ae.Code
+			}
+			return fmt.Errorf("%w: %w", ErrServer, &api.Error{Code: code, Message: ae.Error, Rejected: ae.Rejected})
 		}
 		return fmt.Errorf("POST %s: %s", path, resp.Status)
 	}
@@ -292,41 +314,64 @@ type UploadResult struct {
 // those from the exposure date on. Afterwards the phone starts a new key, so
 // that what it broadcasts next cannot be linked to what it published.
 func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) (*UploadResult, error) {
-	var vr api.VerifyResponse
-	if err := c.post(ctx, api.PathVerify, api.VerifyRequest{Code: strings.TrimSpace(code)}, api.VerifyRequestSize, false, &vr); err != nil {
+	var vr api.VerifyCodeResponse
+	if err := c.post(ctx, api.PathENVerify, api.VerifyCodeRequest{Code: strings.TrimSpace(code)}, api.VerifyRequestSize, false, &vr); err != nil {
 		return nil, fmt.Errorf("phone: upload: verify code: %w", err)
 	}
-	testDate, err := time.Parse(time.DateOnly, vr.TestDate)
+	testDate, err := time.Parse(time.DateOnly, vr.SymptomDate)
 	if err != nil {
-		return nil, fmt.Errorf("phone: upload: server sent test date %q: %w", vr.TestDate, err)
+		return nil, fmt.Errorf("phone: upload: server sent date %q: %w", vr.SymptomDate, err)
+	}
+	reportType, ok := map[string]string{api.TestTypeConfirmed: "CONFIRMED_TEST", api.TestTypeLikely: "CONFIRMED_CLINICAL_DIAGNOSIS", api.TestTypeRecursive: "RECURSIVE"}[vr.TestType]
+	if !ok {
+		return nil, fmt.Errorf("phone: upload: server sent test type %q", vr.TestType)
 	}
 	from := testDate
-	if vr.ReportType != "RECURSIVE" {
+	if reportType != "RECURSIVE" {
 		from = testDate.AddDate(0, 0, -infectiousDaysBeforeOnset)
 	}
-	var keys []api.Key
+	var keys []api.ExposureKey
 	embargoEnd := now
+	n := protocol.IntervalNumber(time.Unix(now, 0))
 	for _, k := range e.DiagnosisKeys(from.Unix(), now) {
-		keys = append(keys, api.Key{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), RollingStart: int64(k.RollingStart), RollingPeriod: int64(k.RollingPeriod)})
-		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+k.RollingPeriod).Add(embargo).Unix())
+		period := k.RollingPeriod
+		if k.RollingStart <= n && n < k.RollingStart+period {
+			// The key in use goes out as RotateKeyNow below cuts it: up to
+			// this interval (or, started in it, just it). A later upload (F0
+			// after F1) then re-sends it as the server stored it, which a
+			// revision requires, and the key the phone starts next does not
+			// overlap it. EN's same-day release cuts the current key alike.
+			period = max(n-k.RollingStart, 1)
+		}
+		keys = append(keys, api.ExposureKey{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), IntervalNumber: int32(k.RollingStart), IntervalCount: int32(period)})
+		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+period).Add(embargo).Unix())
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("phone: upload: this phone has no keys for the dates the code covers")
 	}
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	var cr api.CertificateResponse
-	if err := c.post(ctx, api.PathCertificate, api.CertificateRequest{Token: vr.Token, KeyHMAC: base64.StdEncoding.EncodeToString(api.KeysHMAC(secret, keys))}, api.CertificateRequestSize, false, &cr); err != nil {
+	var cr api.VerificationCertificateResponse
+	if err := c.post(ctx, api.PathENCertificate, api.VerificationCertificateRequest{Token: vr.Token, ExposureKeyHMAC: base64.StdEncoding.EncodeToString(api.ExposureKeysHMAC(secret, keys, false))}, api.CertificateRequestSize, false, &cr); err != nil {
 		return nil, fmt.Errorf("phone: upload: certificate: %w", err)
 	}
-	var pr api.PublishResponse
-	if err := c.post(ctx, api.PathPublish, api.PublishRequest{Keys: keys, Certificate: cr.Certificate, HMACKey: base64.StdEncoding.EncodeToString(secret)}, api.PublishRequestSize, false, &pr); err != nil {
+	e.mu.Lock()
+	revision := e.state.RevisionToken
+	e.mu.Unlock()
+	var pr api.ENPublishResponse
+	if err := c.post(ctx, api.PathENPublish, api.Publish{Keys: keys, HealthAuthorityID: c.App, VerificationPayload: cr.Certificate,
+		HMACKey: base64.StdEncoding.EncodeToString(secret), RevisionToken: revision}, api.PublishRequestSize, false, &pr); err != nil {
 		return nil, fmt.Errorf("phone: upload: publish: %w", err)
+	}
+	if pr.RevisionToken != "" {
+		e.mu.Lock()
+		e.state.RevisionToken = pr.RevisionToken // saved by RotateKeyNow
+		e.mu.Unlock()
 	}
 	if err := e.RotateKeyNow(now); err != nil {
 		return nil, err
 	}
-	res := &UploadResult{ReportType: vr.ReportType, Keys: len(keys), Inserted: pr.Inserted, Rejected: pr.Rejected,
+	res := &UploadResult{ReportType: reportType, Keys: len(keys), Inserted: pr.InsertedExposures, Rejected: pr.Rejected,
 		EmbargoEnd: embargoEnd, ExportAfter: embargoEnd}
 	if t, err := time.Parse(time.RFC3339, pr.ExportAfter); err == nil {
 		res.ExportAfter = t.Unix()
@@ -345,18 +390,20 @@ func (e *Engine) SendChaff(ctx context.Context, c *Client) error {
 		rand.Read(b)
 		return base64.StdEncoding.EncodeToString(b)
 	}
-	if err := c.post(ctx, api.PathVerify, api.VerifyRequest{Code: fake(6)[:8]}, api.VerifyRequestSize, true, nil); err != nil {
+	if err := c.post(ctx, api.PathENVerify, api.VerifyCodeRequest{Code: fake(6)[:8]}, api.VerifyRequestSize, true, nil); err != nil {
 		return fmt.Errorf("phone: chaff: %w", err)
 	}
-	if err := c.post(ctx, api.PathCertificate, api.CertificateRequest{Token: fake(300), KeyHMAC: fake(32)}, api.CertificateRequestSize, true, nil); err != nil {
+	if err := c.post(ctx, api.PathENCertificate, api.VerificationCertificateRequest{Token: fake(300), ExposureKeyHMAC: fake(32)}, api.CertificateRequestSize, true, nil); err != nil {
 		return fmt.Errorf("phone: chaff: %w", err)
 	}
-	keys := make([]api.Key, 14)
-	n := int64(protocol.RollingStart(protocol.IntervalNumber(time.Now())))
+	keys := make([]api.ExposureKey, 14)
+	n := int32(protocol.RollingStart(protocol.IntervalNumber(time.Now())))
 	for i := range keys {
-		keys[i] = api.Key{Key: fake(16), RollingStart: n - int64(i)*144, RollingPeriod: 144}
+		keys[i] = api.ExposureKey{Key: fake(16), IntervalNumber: n - int32(i)*144, IntervalCount: 144}
 	}
-	if err := c.post(ctx, api.PathPublish, api.PublishRequest{Keys: keys, Certificate: fake(400), HMACKey: fake(32)}, api.PublishRequestSize, true, nil); err != nil {
+	// Requests are padded to one size, so a real upload's revision token
+	// (or none) does not show.
+	if err := c.post(ctx, api.PathENPublish, api.Publish{Keys: keys, HealthAuthorityID: c.App, VerificationPayload: fake(400), HMACKey: fake(32)}, api.PublishRequestSize, true, nil); err != nil {
 		return fmt.Errorf("phone: chaff: %w", err)
 	}
 	return nil

@@ -156,7 +156,10 @@ type state struct {
 	Pins      [][]byte                  `json:"pins"`                // PEM public keys that sign exports
 	Risk      *risk.Config              `json:"risk,omitempty"`
 	NextChaff int64                     `json:"next_chaff,omitempty"` // Unix seconds
-	Phase     int64                     `json:"phase,omitempty"`      // radio duty-cycle offset, seconds
+	// RevisionToken is what the server answered the last upload: an F0
+	// upload after an F1 one sends it to revise the keys published then.
+	RevisionToken string `json:"revision_token,omitempty"`
+	Phase         int64  `json:"phase,omitempty"` // radio duty-cycle offset, seconds
 	// StandInUntil: before this interval the phone broadcasts a stand-in
 	// identifier (see Engine.standInLocked); 0 when none.
 	StandInUntil uint32 `json:"stand_in_until,omitempty"`

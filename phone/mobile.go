@@ -23,18 +23,19 @@ func (e *Engine) SyncServer(baseURL string, now int64) (*MatchReport, error) {
 	return e.Sync(ctx, &Client{BaseURL: baseURL}, now)
 }
 
-// UploadWithCode runs Upload against the server at baseURL.
-func (e *Engine) UploadWithCode(baseURL, code string, now int64) (*UploadResult, error) {
+// UploadWithCode runs Upload against the server at baseURL, as the app
+// registered as app with apiKey (see Client).
+func (e *Engine) UploadWithCode(baseURL, apiKey, app, code string, now int64) (*UploadResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), mobileTimeout)
 	defer cancel()
-	return e.Upload(ctx, &Client{BaseURL: baseURL}, code, now)
+	return e.Upload(ctx, &Client{BaseURL: baseURL, APIKey: apiKey, App: app}, code, now)
 }
 
-// SendChaffTo runs SendChaff against the server at baseURL.
-func (e *Engine) SendChaffTo(baseURL string) error {
+// SendChaffTo runs SendChaff against the server at baseURL (see UploadWithCode).
+func (e *Engine) SendChaffTo(baseURL, apiKey, app string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), mobileTimeout)
 	defer cancel()
-	return e.SendChaff(ctx, &Client{BaseURL: baseURL})
+	return e.SendChaff(ctx, &Client{BaseURL: baseURL, APIKey: apiKey, App: app})
 }
 
 // HistoryJSON returns History as a JSON array of {"Day","CloseDevices","CloseMinutes","Text"}.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,29 +23,39 @@ type appAPI struct {
 }
 
 type seenRequest struct {
-	path  string
-	size  int
-	chaff bool
+	path    string
+	size    int
+	headers int // bytes of the headers the client set
+	chaff   bool
+	apiKey  string
+	app     string
 }
 
 func (s *appAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
+	var pub api.Publish
+	json.Unmarshal(body, &pub)
+	headers := 0
+	for k, v := range r.Header {
+		if k != "Accept-Encoding" && k != "User-Agent" && k != "Content-Length" {
+			headers += len(k) + len(strings.Join(v, ","))
+		}
+	}
 	s.mu.Lock()
-	s.seen = append(s.seen, seenRequest{r.URL.Path, len(body), r.Header.Get(api.ChaffHeader) == api.ChaffFake})
+	s.seen = append(s.seen, seenRequest{r.URL.Path, len(body), headers, r.Header.Get(api.ChaffHeader) == api.ChaffFake || r.Header.Get(api.ENChaffHeader) != "",
+		r.Header.Get(api.APIKeyHeader), pub.HealthAuthorityID})
 	s.mu.Unlock()
 	var out any
 	switch r.URL.Path {
-	case api.PathVerify:
-		out = api.VerifyResponse{Token: "tok", ReportType: "CONFIRMED_TEST", TestDate: day0.Add(48 * time.Hour).Format(time.DateOnly)}
-	case api.PathCertificate:
-		out = api.CertificateResponse{Certificate: "cert"}
-	case api.PathPublish:
-		var pr api.PublishRequest
-		json.Unmarshal(body, &pr)
+	case api.PathENVerify:
+		out = api.VerifyCodeResponse{Token: "tok", TestType: "confirmed", SymptomDate: day0.Add(48 * time.Hour).Format(time.DateOnly)}
+	case api.PathENCertificate:
+		out = api.VerificationCertificateResponse{Certificate: "cert"}
+	case api.PathENPublish:
 		s.mu.Lock()
-		s.keys = len(pr.Keys)
+		s.keys = len(pub.Keys)
 		s.mu.Unlock()
-		out = api.PublishResponse{Inserted: len(pr.Keys)}
+		out = api.ENPublishResponse{InsertedExposures: len(pub.Keys), RevisionToken: "rev"}
 	default:
 		http.NotFound(w, r)
 		return
@@ -67,7 +78,7 @@ func TestMobileUploadAndChaffLookAlike(t *testing.T) {
 		}
 	}
 	before := len(e.state.Keys)
-	res, err := e.UploadWithCode(srv.URL, " 12345678 ", now)
+	res, err := e.UploadWithCode(srv.URL, "key1", "vn.gov.bluezone", " 12345678 ", now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,10 +86,13 @@ func TestMobileUploadAndChaffLookAlike(t *testing.T) {
 	if res.Keys != 4 || res.Inserted != 4 || h.keys != 4 || res.ReportType != "CONFIRMED_TEST" {
 		t.Errorf("upload %+v, server saw %d keys: want 4", res, h.keys)
 	}
+	if e.state.RevisionToken != "rev" {
+		t.Errorf("revision token %q kept, want the publish's", e.state.RevisionToken)
+	}
 	if len(e.state.Keys) != before+1 {
 		t.Errorf("%d keys after upload, want a new one started (%d before)", len(e.state.Keys), before)
 	}
-	if err := e.SendChaffTo(srv.URL); err != nil {
+	if err := e.SendChaffTo(srv.URL, "key1", "vn.gov.bluezone"); err != nil {
 		t.Fatal(err)
 	}
 	if len(h.seen) != 6 {
@@ -86,8 +100,14 @@ func TestMobileUploadAndChaffLookAlike(t *testing.T) {
 	}
 	for i := range 3 {
 		real, fake := h.seen[i], h.seen[i+3]
-		if real.path != fake.path || real.size != fake.size || real.chaff || !fake.chaff {
-			t.Errorf("request %d: real %+v, chaff %+v: want the same path and size", i, real, fake)
+		if real.path != fake.path || real.size != fake.size || real.headers != fake.headers || real.chaff || !fake.chaff {
+			t.Errorf("request %d: real %+v, chaff %+v: want the same path and sizes", i, real, fake)
+		}
+		if real.path != api.PathENPublish && (real.apiKey != "key1" || fake.apiKey != "key1") {
+			t.Errorf("request %d: API keys %q, %q", i, real.apiKey, fake.apiKey)
+		}
+		if real.path == api.PathENPublish && (real.app != "vn.gov.bluezone" || fake.app != "vn.gov.bluezone") {
+			t.Errorf("publish: healthAuthorityID %q, %q", real.app, fake.app)
 		}
 	}
 }

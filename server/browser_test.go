@@ -35,7 +35,7 @@ func chromium(t *testing.T) string {
 
 // TestPortalInABrowser walks a new health authority through the portal in
 // headless Chromium: first administrator, sign-in, a code, risk settings,
-// the statistics.
+// the statistics, an app's API key.
 func TestPortalInABrowser(t *testing.T) {
 	exe := chromium(t)
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
@@ -136,6 +136,20 @@ func TestPortalInABrowser(t *testing.T) {
 	}
 	if !strings.Contains(key, "BEGIN PUBLIC KEY") {
 		t.Fatalf("public key on the stats page: %q", key)
+	}
+	step("register an app",
+		chromedp.Navigate(e.http.URL+"/portal/apikeys"),
+		chromedp.SendKeys(`input[name=name]`, "vn.gov.bluezone"),
+		chromedp.SetValue(`select[name=platform]`, "ios"),
+		chromedp.Click(`#create-key`),
+		chromedp.WaitVisible(`#api-key`))
+	apiKey := text(`#api-key`)
+	if st, _ := e.gPost(t, "/api/verify", gVerifyRequest{Code: "00000000"}, nil, "X-API-Key", apiKey); st != 400 {
+		t.Fatalf("the key shown in the portal: verify answered %d, want 400 (an unknown code)", st)
+	}
+	step("revoke its key", chromedp.Click(`#revoke-key-1`), chromedp.WaitVisible(chromedp.CSS(`.notice`)))
+	if st, _ := e.gPost(t, "/api/verify", gVerifyRequest{Code: "00000000"}, nil, "X-API-Key", apiKey); st != 401 {
+		t.Fatalf("the revoked key: verify answered %d, want 401", st)
 	}
 	if len(shot) < 1000 {
 		t.Fatal("no screenshot")

@@ -196,7 +196,9 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 	}
 	keys = nil // the period's keys may be many: keep one copy only
 	for _, k := range revoked {
-		if e := toExportKey(k, export.ReportRevoked); s.exportable(ctx, e) {
+		// Revoked keys, and keys whose report type a phone revised (F1 → F0),
+		// go out as revised keys.
+		if e := toExportKey(k, revisedReportType(k)); s.exportable(ctx, e) {
 			entries = append(entries, e)
 			nRevoked++
 		}
@@ -207,16 +209,16 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 	rec := store.Export{Start: start, End: end, Keys: nKeys, Revised: nRevoked}
 	for i := range size {
 		// Even shares, so that the files of a period are alike in size.
-		part := entries[i*len(entries)/size : (i+1)*len(entries)/size]
+		lo, hi := i*len(entries)/size, (i+1)*len(entries)/size
 		f := &export.File{Start: start, End: end, Region: s.cfg.Region, BatchNum: int32(i + 1), BatchSize: int32(size)}
-		for _, e := range part {
-			if e.ReportType == export.ReportRevoked {
-				f.Revised = append(f.Revised, e)
+		for j := lo; j < hi; j++ {
+			if j >= nKeys { // entries[nKeys:] are the revised keys
+				f.Revised = append(f.Revised, entries[j])
 			} else {
-				f.Keys = append(f.Keys, e)
+				f.Keys = append(f.Keys, entries[j])
 			}
 		}
-		padding := max(0, s.cfg.MinBatchKeys-len(part))
+		padding := max(0, s.cfg.MinBatchKeys-(hi-lo))
 		f.Keys = append(f.Keys, fillerKeys(padding, end)...)
 		var buf bytes.Buffer
 		if err := export.Write(&buf, f, signers...); err != nil {

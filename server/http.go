@@ -53,6 +53,7 @@ func (s *Server) Handler() http.Handler {
 		}
 		return s.Publish(ctx, &req)
 	})
+	s.appAPIRoutes(mux)
 	mux.Handle("GET /exports/{name...}", s.instrument("/exports", http.HandlerFunc(s.serveExport)))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.Ping(r.Context()); err != nil {
@@ -85,9 +86,17 @@ func (s *Server) commonHeaders(h http.Handler) http.Handler {
 	})
 }
 
-func decode(body []byte, v any) error {
+func decode(body []byte, v any) error { return decodeJSON(body, v, true) }
+
+// decodeLenient ignores unknown members: the EN API's apps send fields of
+// later versions of Google's types, which its servers ignore too.
+func decodeLenient(body []byte, v any) error { return decodeJSON(body, v, false) }
+
+func decodeJSON(body []byte, v any, strict bool) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		return apiErr(400, "bad_request", "the body is not the expected JSON: %v", err)
 	}
@@ -106,6 +115,36 @@ type apiOptions struct {
 	// publish: chaff is counted among the uploads of the metrics, so that
 	// they do not tell how many of the answered requests were fake.
 	publish bool
+	// apiKey: the request must carry a registered app's X-API-Key (checked
+	// first, for chaff as for real requests).
+	apiKey bool
+	// render writes refusals in the endpoint's API's shape (nil: api.Error).
+	render func(*APIError) (int, any)
+	// responseSize pads every answer, real and chaff (0: responseSize).
+	responseSize int
+}
+
+// fail writes a refusal in the endpoint's shape, padded like its answers.
+func (o apiOptions) fail(w http.ResponseWriter, e *APIError) {
+	if o.render == nil {
+		writeJSONSize(w, e.Status, &e.Body, o.size())
+		return
+	}
+	status, body := o.render(e)
+	writeJSONSize(w, status, body, o.size())
+}
+
+func (o apiOptions) size() int {
+	if o.responseSize > 0 {
+		return o.responseSize
+	}
+	return responseSize
+}
+
+// isChaff says whether a request is fake: X-Bluezone-Chaff: 1, or X-Chaff
+// with any value (as Google's servers read it).
+func isChaff(r *http.Request) bool {
+	return r.Header.Get(api.ChaffHeader) == api.ChaffFake || r.Header.Get(api.ENChaffHeader) != ""
 }
 
 // apiHandler reads the body, answers chaff, and writes padded JSON. Chaff
@@ -116,16 +155,22 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w.Header().Set("Cache-Control", "no-store")
+		if opt.apiKey {
+			if _, err := s.checkAPIKey(r.Context(), r); err != nil {
+				s.apiFailed(w, r, opt, err)
+				return
+			}
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
 		if err != nil {
-			writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
+			opt.fail(w, apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes))
 			return
 		}
-		chaff := r.Header.Get(api.ChaffHeader) == api.ChaffFake
+		chaff := isChaff(r)
 		var attempt verifyAttempt
 		if limited {
 			var ok bool
-			if attempt, ok = s.takeVerifyAttempt(w, r, chaff); !ok {
+			if attempt, ok = s.takeVerifyAttempt(w, r, chaff, opt); !ok {
 				return
 			}
 		}
@@ -146,12 +191,12 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 			case <-r.Context().Done():
 				t.Stop()
 			}
-			writeJSON(w, http.StatusOK, struct{}{})
+			writeJSONSize(w, http.StatusOK, struct{}{}, opt.size())
 			return
 		}
 		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 			end(verifyFailed)
-			writeJSON(w, http.StatusUnsupportedMediaType, &apiErr(415, "bad_content_type", "send Content-Type: application/json").Body)
+			opt.fail(w, apiErr(415, "bad_content_type", "send Content-Type: application/json"))
 			return
 		}
 		resp, err := h(r.Context(), body)
@@ -159,31 +204,41 @@ func (s *Server) apiHandler(h func(ctx context.Context, body []byte) (any, error
 		switch {
 		case errors.As(err, &ae):
 			end(verifyFailed)
-			s.metrics.errors.WithLabelValues(ae.Body.Code).Inc()
-			writeJSON(w, ae.Status, &ae.Body)
 		case err != nil:
 			end(verifyBroken)
-			s.metrics.errors.WithLabelValues("internal").Inc()
-			s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
-			writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
 		default:
 			end(verifySucceeded)
 			// Chaff imitates successful answers: those are what a real
 			// upload, which chaff stands for, gets.
 			delay.observe(time.Since(start))
-			writeJSON(w, http.StatusOK, resp)
+			writeJSONSize(w, http.StatusOK, resp, opt.size())
+			return
 		}
+		s.apiFailed(w, r, opt, err)
 	})
+}
+
+// apiFailed counts and writes an error of an API endpoint.
+func (s *Server) apiFailed(w http.ResponseWriter, r *http.Request, opt apiOptions, err error) {
+	var ae *APIError
+	if !errors.As(err, &ae) {
+		s.log.ErrorContext(r.Context(), "api", "path", r.URL.Path, "err", err)
+		ae = apiErr(500, "internal", "the server could not answer; try again later")
+	}
+	s.metrics.errors.WithLabelValues(ae.Body.Code).Inc()
+	opt.fail(w, ae)
 }
 
 // writeJSON writes v padded to responseSize, so that response sizes reveal
 // nothing about the outcome.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w http.ResponseWriter, status int, v any) { writeJSONSize(w, status, v, responseSize) }
+
+func writeJSONSize(w http.ResponseWriter, status int, v any, size int) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		b = []byte(`{}`)
 	}
-	b = api.Pad(b, responseSize)
+	b = api.Pad(b, size)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)

@@ -34,6 +34,8 @@ type Store interface {
 	AccountStore
 	Limiter
 	AuditPruner
+	AppAPIStore
+	APIKeyStore
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	AddStat(ctx context.Context, day int64, name string, delta int64) error
 	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
@@ -264,7 +266,9 @@ type Server struct {
 	exportKey  *ecdsa.PrivateKey
 	exportPEM  []byte
 	tokenKey   *ecdsa.PrivateKey
+	tokenKeyID string // the JWT kid of tokenKey
 	codeSecret []byte
+	revision   *revisionSealer // revision tokens of the EN publish API
 	metrics    *metrics
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
@@ -318,6 +322,9 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	}
 	if s.codeSecret, err = hex.DecodeString(secret); err != nil {
 		return nil, fmt.Errorf("server: code secret: %w", err)
+	}
+	if err := s.initAppAPI(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

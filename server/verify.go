@@ -15,6 +15,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/bluezone-vn/bluezone/api"
+	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -152,42 +153,124 @@ const (
 	issuer              = "bluezone"
 )
 
+// tokenClaims are the claims of verification tokens and certificates, named
+// as Google's verification protocol names a certificate's (reportType,
+// symptomOnsetInterval, tekmac), so that its key servers could read ours;
+// cid, the code, is Bluezone's: the per-code cap and revocation need it.
 type tokenClaims struct {
 	jwt.RegisteredClaims
 	CodeID     int64  `json:"cid"`
-	ReportType string `json:"rt"`
-	TestDay    int64  `json:"td"`
-	KeyHMAC    string `json:"hmac,omitempty"` // certificates only
+	ReportType string `json:"reportType,omitempty"` // api.TestType*
+	// SymptomOnsetInterval is the EN interval number at the start of the
+	// day that days since onset count from (the code's date).
+	SymptomOnsetInterval uint32 `json:"symptomOnsetInterval,omitempty"`
+	TEKMAC               string `json:"tekmac,omitempty"` // certificates only
+	// Tokens and certificates signed before the claims took Google's names
+	// said rt (CONFIRMED_TEST…), td (Unix day) and hmac; they are still
+	// read for as long as they live (a token 24 h).
+	LegacyReportType string `json:"rt,omitempty"`
+	LegacyTestDay    int64  `json:"td,omitempty"`
+	LegacyHMAC       string `json:"hmac,omitempty"`
 }
 
-// Verify exchanges a code for a token. Unknown, used, expired and revoked
-// codes all get the same answer, so that codes cannot be probed.
+// reportType and testDay read the claims in either naming.
+func (c *tokenClaims) reportType() (export.ReportType, error) {
+	if c.ReportType == "" && c.LegacyReportType != "" {
+		return export.ParseReportType(c.LegacyReportType)
+	}
+	return reportTypeOf(c.ReportType)
+}
+
+func (c *tokenClaims) testDay() int64 {
+	if c.SymptomOnsetInterval == 0 && c.LegacyTestDay != 0 {
+		return c.LegacyTestDay
+	}
+	return int64(c.SymptomOnsetInterval) / protocol.KeyRollingPeriod
+}
+
+func (c *tokenClaims) keyHMAC() string {
+	if c.TEKMAC == "" {
+		return c.LegacyHMAC
+	}
+	return c.TEKMAC
+}
+
+// testTypeOf names a report type as the verification API does.
+func testTypeOf(rt export.ReportType) string {
+	switch rt {
+	case export.ReportConfirmedTest:
+		return api.TestTypeConfirmed
+	case export.ReportConfirmedClinical:
+		return api.TestTypeLikely
+	case export.ReportRecursive:
+		return api.TestTypeRecursive
+	}
+	return ""
+}
+
+func reportTypeOf(testType string) (export.ReportType, error) {
+	switch testType {
+	case api.TestTypeConfirmed:
+		return export.ReportConfirmedTest, nil
+	case api.TestTypeLikely:
+		return export.ReportConfirmedClinical, nil
+	case api.TestTypeRecursive:
+		return export.ReportRecursive, nil
+	}
+	return 0, fmt.Errorf("unknown report type %q", testType)
+}
+
+// Verify exchanges a code for a token (the Bluezone v1 API's answer).
 func (s *Server) Verify(ctx context.Context, code string) (*api.VerifyResponse, error) {
-	if code == "" || len(code) > 64 {
-		return nil, apiErr(400, "code_invalid", "the code is missing or malformed")
-	}
-	c, err := s.db.ClaimCode(ctx, s.codeHMAC(code), s.now())
-	if errors.Is(err, store.ErrNotFound) { // counted in the metrics by apiHandler, like every API error
-		return nil, apiErr(400, "code_invalid", "the code is unknown, expired or already used")
-	}
+	c, tok, err := s.claimCode(ctx, code, nil)
 	if err != nil {
 		return nil, err
+	}
+	rt := export.ReportType(c.ReportType)
+	return &api.VerifyResponse{Token: tok, ReportType: rt.String(), TestDate: time.Unix(c.TestDay*86400, 0).UTC().Format(time.DateOnly)}, nil
+}
+
+// claimCode uses a code and signs its token. Unknown, used, expired and
+// revoked codes all get the same answer, so that codes cannot be probed.
+// With accepted set, a live code of another type is refused and kept
+// unused (unsupported_test_type).
+func (s *Server) claimCode(ctx context.Context, code string, accepted []export.ReportType) (store.Code, string, error) {
+	if code == "" || len(code) > 64 {
+		return store.Code{}, "", apiErr(400, "code_invalid", "the code is missing or malformed")
+	}
+	var c store.Code
+	var err error
+	if accepted == nil {
+		c, err = s.db.ClaimCode(ctx, s.codeHMAC(code), s.now())
+	} else {
+		types := make([]int32, len(accepted))
+		for i, t := range accepted {
+			types[i] = int32(t)
+		}
+		c, err = s.db.ClaimCodeAccepting(ctx, s.codeHMAC(code), s.now(), types)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound): // counted in the metrics by apiHandler, like every API error
+		return c, "", apiErr(400, "code_invalid", "the code is unknown, expired or already used")
+	case errors.Is(err, store.ErrUnacceptedType):
+		return c, "", apiErr(412, api.ErrUnsupportedTestType, "the code is of a test type this app does not accept; update the app")
+	case err != nil:
+		return c, "", err
 	}
 	s.stat(ctx, "codes_used", 1)
 	rt := export.ReportType(c.ReportType)
-	tok, err := s.sign(tokenClaims{CodeID: c.ID, ReportType: rt.String(), TestDay: c.TestDay}, audienceToken, s.cfg.TokenTTL)
-	if err != nil {
-		return nil, err
-	}
-	return &api.VerifyResponse{Token: tok, ReportType: rt.String(), TestDate: time.Unix(c.TestDay*86400, 0).UTC().Format(time.DateOnly)}, nil
+	tok, err := s.sign(tokenClaims{CodeID: c.ID, ReportType: testTypeOf(rt), SymptomOnsetInterval: uint32(c.TestDay * protocol.KeyRollingPeriod)}, audienceToken, s.cfg.TokenTTL)
+	return c, tok, err
 }
 
 func (s *Server) sign(c tokenClaims, audience string, ttl time.Duration) (string, error) {
 	now := s.now()
 	c.Issuer, c.Audience = issuer, jwt.ClaimStrings{audience}
-	c.IssuedAt, c.ExpiresAt = jwt.NewNumericDate(now), jwt.NewNumericDate(now.Add(ttl))
+	c.IssuedAt, c.NotBefore, c.ExpiresAt = jwt.NewNumericDate(now), jwt.NewNumericDate(now), jwt.NewNumericDate(now.Add(ttl))
 	c.ID = randomString(16, longCodeAlphabet)
-	return jwt.NewWithClaims(jwt.SigningMethodES256, c).SignedString(s.tokenKey)
+	t := jwt.NewWithClaims(jwt.SigningMethodES256, c)
+	t.Header["kid"] = s.tokenKeyID // Google's key servers pick the verification key by it
+	return t.SignedString(s.tokenKey)
 }
 
 func (s *Server) parse(tok, audience, what string) (*tokenClaims, error) {
@@ -214,7 +297,11 @@ func (s *Server) Certificate(ctx context.Context, token, keyHMAC string) (*api.C
 	if b, err := base64.StdEncoding.DecodeString(keyHMAC); err != nil || len(b) != sha256.Size {
 		return nil, apiErr(400, "hmac_invalid", "ekeyhmac must be a base64 HMAC-SHA256 (32 bytes)")
 	}
-	cert, err := s.sign(tokenClaims{CodeID: c.CodeID, ReportType: c.ReportType, TestDay: c.TestDay, KeyHMAC: keyHMAC}, audienceCertificate, s.cfg.CertificateTTL)
+	rt, err := c.reportType()
+	if err != nil {
+		return nil, apiErr(400, "token_invalid", "the token's report type is unknown")
+	}
+	cert, err := s.sign(tokenClaims{CodeID: c.CodeID, ReportType: testTypeOf(rt), SymptomOnsetInterval: uint32(c.testDay() * protocol.KeyRollingPeriod), TEKMAC: keyHMAC}, audienceCertificate, s.cfg.CertificateTTL)
 	if err != nil {
 		return nil, err
 	}

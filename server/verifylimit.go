@@ -41,7 +41,7 @@ type verifyAttempt struct {
 // service's failures (which would otherwise be sized for chaff, not
 // guesses), so it only checks that limit, without its lock: chaff, sent by
 // every phone, must not queue behind the country's verifications.
-func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff bool) (verifyAttempt, bool) {
+func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff bool, opt apiOptions) (verifyAttempt, bool) {
 	ctx := r.Context()
 	now := s.now()
 	addr := s.clientAddr(r)
@@ -53,7 +53,7 @@ func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff
 	if err != nil {
 		s.log.ErrorContext(ctx, "verify limit", "err", err)
 		s.metrics.errors.WithLabelValues("internal").Inc()
-		writeJSON(w, http.StatusInternalServerError, &apiErr(500, "internal", "the server could not answer; try again later").Body)
+		opt.fail(w, apiErr(500, "internal", "the server could not answer; try again later"))
 		return verifyAttempt{}, false
 	}
 	if !a.OK {
@@ -68,7 +68,7 @@ func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff
 			secs = 1
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		writeJSON(w, http.StatusTooManyRequests, &apiErr(429, "too_many_requests", "too many verification attempts; try again in %d seconds", secs).Body)
+		opt.fail(w, apiErr(429, "too_many_requests", "too many verification attempts; try again in %d seconds", secs))
 		return verifyAttempt{}, false
 	}
 	return verifyAttempt{id: a.ID}, true

@@ -30,6 +30,8 @@ type Authority interface {
 	URL() string
 	// PublicKeyPEM is the export key phones pin.
 	PublicKeyPEM() []byte
+	// AppAPI is the API key and app name phones upload with.
+	AppAPI() (apiKey, app string)
 	// Stats reports the server's side of the run.
 	Stats(ctx context.Context) (ServerStats, error)
 }
@@ -196,7 +198,8 @@ func Run(ctx context.Context, cfg Config, auth Authority, dir string, progress i
 		shared: phone.NewShared(), contacts: make([][]contact, cfg.People), owners: map[protocol.TEK]int{}, files: map[string]bool{},
 		res: &Result{Config: cfg, People: cfg.People, Days: cfg.Days, Workers: cfg.Workers, ScanBehaviour: cfg.ScanBehaviour}}
 	r.counted = &countingTransport{next: r.cdn}
-	r.fullClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.counted}}
+	apiKey, app := auth.AppAPI()
+	r.fullClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.counted}, APIKey: apiKey, App: app}
 	r.fastClient = &phone.Client{BaseURL: auth.URL(), HTTP: &http.Client{Transport: r.cdn}, Shared: r.shared}
 	for range cfg.Workers {
 		r.workers = append(r.workers, r.w.newWorker(true))

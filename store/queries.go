@@ -40,6 +40,9 @@ type Key struct {
 	CodeID         int64
 	// ExportAt is when the key may first be exported (embargo), on an export period boundary.
 	ExportAt time.Time
+	// Revoked is set on the revised keys of a batch (BatchKeys) that go
+	// out revoked; the others go out revised to ReportType.
+	Revoked bool
 }
 
 // Export is a written export batch.
@@ -299,14 +302,16 @@ func (db *DB) CountKeysByCode(ctx context.Context, codeID int64) (int, error) {
 
 // BatchKeys returns what the batch (start, end] carries: the keys whose
 // embargo ends in it and that were not revoked by its end, and the keys
-// revoked in it that an earlier batch carried.
+// revoked or revised in it that an earlier batch carried (revoked ones
+// marked Revoked, revised ones with their new report type).
 func (db *DB) BatchKeys(ctx context.Context, start, end time.Time) (keys, revoked []Key, err error) {
-	q := `SELECT key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at FROM keys `
+	q := `SELECT key_data, rolling_start, rolling_period, report_type, days_since_onset, code_id, export_at, revoked_at IS NOT NULL AND revoked_at <= $2 FROM keys `
 	keys, err = db.queryKeys(ctx, q+`WHERE export_at > $1 AND export_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2)`, start.Unix(), end.Unix())
 	if err != nil {
 		return nil, nil, err
 	}
-	revoked, err = db.queryKeys(ctx, q+`WHERE revoked_at > $1 AND revoked_at <= $2 AND export_at <= $1`, start.Unix(), end.Unix())
+	revoked, err = db.queryKeys(ctx, q+`WHERE export_at <= $1 AND ((revoked_at > $1 AND revoked_at <= $2)
+		OR (revised_at > $1 AND revised_at <= $2 AND (revoked_at IS NULL OR revoked_at > $2)))`, start.Unix(), end.Unix())
 	return keys, revoked, err
 }
 
@@ -320,7 +325,7 @@ func (db *DB) queryKeys(ctx context.Context, q string, args ...any) ([]Key, erro
 	for rows.Next() {
 		var k Key
 		var exportAt int64
-		if err := rows.Scan(&k.Data, &k.RollingStart, &k.RollingPeriod, &k.ReportType, &k.DaysSinceOnset, &k.CodeID, &exportAt); err != nil {
+		if err := rows.Scan(&k.Data, &k.RollingStart, &k.RollingPeriod, &k.ReportType, &k.DaysSinceOnset, &k.CodeID, &exportAt, &k.Revoked); err != nil {
 			return nil, fmt.Errorf("store: keys: %w", err)
 		}
 		k.ExportAt = time.Unix(exportAt, 0).UTC()

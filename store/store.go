@@ -205,6 +205,23 @@ var migrations = []string{
 	// several files (batch 1..N): more_files lists those after the first,
 	// one per line.
 	`ALTER TABLE exports ADD COLUMN more_files TEXT NOT NULL DEFAULT ''`,
+	// API keys of the apps allowed to use the app API (store/apikeys.go).
+	`CREATE TABLE api_keys (
+		id         {{ID}},
+		name       TEXT NOT NULL,
+		platform   TEXT NOT NULL,
+		key_hash   {{BYTES}} NOT NULL UNIQUE,
+		prefix     TEXT NOT NULL,
+		created_at BIGINT NOT NULL,
+		created_by TEXT NOT NULL,
+		revoked_at BIGINT
+	);
+	CREATE INDEX api_keys_name ON api_keys (name)`,
+	// revised_at: when a key's report type was revised by a later publish
+	// of its phone (F1 → F0, store/appapi.go), the batch end in which the
+	// revision goes out as a revised key.
+	`ALTER TABLE keys ADD COLUMN revised_at BIGINT;
+	CREATE INDEX keys_revised_at ON keys (revised_at)`,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting

@@ -113,15 +113,18 @@ func TestEndToEnd(t *testing.T) {
 	csrf := csrfRe.FindStringSubmatch(page)[1]
 	page = form("/portal/codes", url.Values{"csrf": {csrf}, "report_type": {"CONFIRMED_TEST"}, "date": {meet.AddDate(0, 0, -10).Format(time.DateOnly)}})
 	code := regexp.MustCompile(`id="issued-code">(\d{8})<`).FindStringSubmatch(page)[1]
+	// The administrator registered the app, whose key the phone is built with.
+	page = form("/portal/apikeys", url.Values{"csrf": {csrf}, "name": {"vn.gov.bluezone"}, "platform": {"android"}})
+	apiKey := regexp.MustCompile(`<code id="api-key">(bzk_[a-z0-9]+)</code>`).FindStringSubmatch(page)[1]
 
 	// The case consents and publishes its keys with the code: 14 keys.
-	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--code", code, "--at", "2026-11-20T10:07:00Z")
+	out := must("phone", "upload", "--dir", a, "--server", hs.URL, "--api-key", apiKey, "--code", code, "--at", "2026-11-20T10:07:00Z")
 	if !strings.Contains(out, "keys sent: 14\n") || !strings.Contains(out, "keys stored: 14\n") ||
-		!strings.HasSuffix(out, "\nexport: the last key is released after 2026-11-21T02:00:00Z (EN's 2-hour embargo after the key's last interval); run 'phone sync' after that\n") {
+		!strings.HasSuffix(out, "\nexport: the last key is released after 2026-11-20T12:00:00Z (EN's 2-hour embargo after the key's last interval); run 'phone sync' after that\n") {
 		t.Fatalf("upload:\n%s", out)
 	}
 	published := strings.Fields(must("phone", "keys", "--dir", a, "--at", "2026-11-20T10:07:00Z"))
-	if _, stderr, exit := run(t, "", "phone", "upload", "--dir", a, "--server", hs.URL, "--code", code); exit != 1 || !strings.Contains(stderr, "code_invalid") {
+	if _, stderr, exit := run(t, "", "phone", "upload", "--dir", a, "--server", hs.URL, "--api-key", apiKey, "--code", code); exit != 1 || !strings.Contains(stderr, "code_invalid") {
 		t.Fatalf("reusing a code: exit %d: %s", exit, stderr)
 	}
 
@@ -170,7 +173,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.SendChaff(ctx, &phone.Client{BaseURL: hs.URL}); err != nil {
+	if err := e.SendChaff(ctx, &phone.Client{BaseURL: hs.URL, APIKey: apiKey, App: "vn.gov.bluezone"}); err != nil {
 		t.Fatalf("chaff: %v", err)
 	}
 	srv.FlushStats(ctx)

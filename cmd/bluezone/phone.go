@@ -425,7 +425,7 @@ func phoneSyncCommand() *command {
 func phoneUploadCommand() *command {
 	return &command{
 		name: "upload",
-		args: "--dir DIR --server URL --code CODE",
+		args: "--dir DIR --server URL --api-key KEY --code CODE",
 		summary: describe(
 			"Publishes the phone's keys with a code from the health authority.",
 			"Only on the user's explicit consent: F0 codes publish from two days before the test",
@@ -435,11 +435,13 @@ func phoneUploadCommand() *command {
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
 			server := fs.String("server", "", "the server's base URL (required)")
 			code := fs.String("code", "", "the code the health authority gave (required)")
+			apiKey := fs.String("api-key", "", "the app's API key, from 'bluezone apikey create' (required)")
+			app := fs.String("app", "vn.gov.bluezone", "the name the app is registered under (healthAuthorityID)")
 			return withPhoneCtx(fs, 0, "no arguments", func(ctx context.Context, st *stdio, e *phone.Engine, now int64, _ []string) error {
-				if *server == "" || *code == "" {
-					return usageErrorf("phone upload: --server and --code are required")
+				if *server == "" || *code == "" || *apiKey == "" {
+					return usageErrorf("phone upload: --server, --code and --api-key are required")
 				}
-				res, err := e.Upload(ctx, &phone.Client{BaseURL: *server}, *code, now)
+				res, err := e.Upload(ctx, &phone.Client{BaseURL: *server, APIKey: *apiKey, App: *app}, *code, now)
 				if err != nil {
 					return err
 				}

@@ -35,6 +35,7 @@ type simAuthority struct {
 	db  *store.DB
 	url string
 	pem []byte
+	key string // the simulated app's API key
 	mu  sync.Mutex
 	now time.Time
 }
@@ -77,7 +78,12 @@ func (a *simAuthority) Stats(ctx context.Context) (sim.ServerStats, error) {
 	return st, err
 }
 
-func (a *simAuthority) URL() string          { return a.url }
+func (a *simAuthority) URL() string              { return a.url }
+func (a *simAuthority) AppAPI() (string, string) { return a.key, simApp }
+
+// simApp is the name the simulated phones' app is registered under.
+const simApp = "vn.gov.bluezone"
+
 func (a *simAuthority) PublicKeyPEM() []byte { return a.pem }
 
 func simCommand() *command {
@@ -403,6 +409,11 @@ func runSim(ctx context.Context, cfg sim.Config, dir string, progress io.Writer)
 	if err := srv.SetRiskConfig(ctx, withCalibration(cfg)); err != nil {
 		return nil, err
 	}
+	k, err := srv.CreateAPIKey(ctx, simApp, "android", "simulated health authority")
+	if err != nil {
+		return nil, err
+	}
+	auth.key = k.Key
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	auth.url = hs.URL

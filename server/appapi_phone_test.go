@@ -1,0 +1,53 @@
+package server_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/phone"
+	"github.com/bluezone-vn/bluezone/protocol/export"
+	"github.com/bluezone-vn/bluezone/server"
+)
+
+// TestPhoneRevisesF1ToF0: Bluezone's engine uploads as a confirmed F1,
+// then, tested positive, as an F0 with another code: its revision token
+// lets the server revise the keys it published as RECURSIVE.
+func TestPhoneRevisesF1ToF0(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	ctx := context.Background()
+	p, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := e.clock.now()
+	for d := 4; d >= 0; d-- { // a key a day
+		if _, err := p.Advertisement(now.AddDate(0, 0, -d).Unix()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := &phone.Client{BaseURL: e.http.URL, APIKey: e.apiKey(t), App: testApp}
+	f1, err := p.Upload(ctx, c, e.issue(t, export.ReportRecursive, 4).Code, now.Unix())
+	if err != nil || f1.Inserted != 5 || f1.ReportType != "RECURSIVE" {
+		t.Fatalf("F1 upload: %+v %v", f1, err)
+	}
+	e.clock.add(time.Hour)
+	f0, err := p.Upload(ctx, c, e.issue(t, export.ReportConfirmedTest, 2).Code, e.clock.now().Unix())
+	// From two days before the test date: the five F1 keys, revised, and the new key.
+	if err != nil || f0.Keys != 6 || f0.Inserted != 1 || f0.ReportType != "CONFIRMED_TEST" {
+		t.Fatalf("F0 upload: %+v %v", f0, err)
+	}
+	keys, _, err := e.db.BatchKeys(ctx, time.Time{}, e.clock.now().AddDate(0, 0, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 6 {
+		t.Fatalf("%d keys stored, want 6", len(keys))
+	}
+	for _, k := range keys {
+		if export.ReportType(k.ReportType) != export.ReportConfirmedTest {
+			t.Errorf("a key is %v, want CONFIRMED_TEST after the revision", export.ReportType(k.ReportType))
+		}
+	}
+}
