@@ -77,6 +77,7 @@ func FuzzUnmarshalBin(f *testing.F) {
 func FuzzParseKeys(f *testing.F) {
 	f.Add("00112233445566778899aabbccddeeff,2834064,72,RECURSIVE,0,-3\n")
 	f.Add("key,x\nffeeddccbbaa99887766554433221100 2833920\n")
+	f.Add("00112233445566778899aabbccddeeff 2834064 144 UNKNOWN 0 0 absent=report_type+days_since_onset\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		keys, err := export.ParseKeys(strings.NewReader(s))
 		if err != nil {
