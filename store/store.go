@@ -175,6 +175,7 @@ var migrations = []string{
 	// issued code #N), so that its keys are not tied to the second they
 	// were confirmed or to the official who confirmed them.
 	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
+	federationSchema, // store/federation.go
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
