@@ -113,7 +113,11 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {
 		return res, err
 	}
-	return res, s.writeIndex(ctx, now)
+	extra, err := s.hookedExports(ctx, now) // server/exporthook.go
+	if err != nil {
+		return res, err
+	}
+	return res, s.writeIndex(ctx, now, extra)
 }
 
 // writeEarlyBatch writes the batch (start, end] if any key or revocation is
@@ -157,8 +161,7 @@ func (s *Server) writeBatch(ctx context.Context, start, end time.Time) (int, err
 	padding := max(0, s.cfg.MinBatchKeys-len(f.Keys)-len(f.Revised))
 	f.Keys = append(f.Keys, fillerKeys(padding, end)...)
 	var buf bytes.Buffer
-	signer := export.Signer{Key: s.exportKey, Info: export.SignatureInfo{KeyID: strings.ToLower(s.cfg.Region), KeyVersion: "v1", Algorithm: export.AlgorithmECDSAP256SHA256}}
-	if err := export.Write(&buf, f, signer); err != nil {
+	if err := export.Write(&buf, f, s.exportSigners()...); err != nil {
 		return 0, fmt.Errorf("export: batch %d: %w", end.Unix(), err)
 	}
 	name := s.batchName(start, end)
@@ -205,7 +208,7 @@ func fillerKeys(n int, end time.Time) []export.Key {
 	return out
 }
 
-func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
+func (s *Server) writeIndex(ctx context.Context, now time.Time, extra []string) error {
 	exps, err := s.db.Exports(ctx, now.Add(-s.cfg.Retention))
 	if err != nil {
 		return err
@@ -213,6 +216,10 @@ func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
 	var b strings.Builder
 	for _, e := range exps {
 		b.WriteString(e.Filename)
+		b.WriteByte('\n')
+	}
+	for _, name := range extra {
+		b.WriteString(name)
 		b.WriteByte('\n')
 	}
 	return s.blobs.Put(ctx, api.IndexName, []byte(b.String()))

@@ -226,6 +226,7 @@ type Server struct {
 	tokenKey   *ecdsa.PrivateKey
 	codeSecret []byte
 	metrics    *metrics
+	exportHook ExportHook // server/exporthook.go
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
 
