@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/bluezone-vn/bluezone/protocol/export"
@@ -58,6 +59,11 @@ func (f *Federation) WriteExports(ctx context.Context, now time.Time) ([]string,
 }
 
 func (f *Federation) writeFile(ctx context.Context, file store.FederationFile) error {
+	if !strings.HasPrefix(file.Name, file.Peer+"/") || file.Region != file.Peer || strings.EqualFold(file.Peer, f.cfg.Region) {
+		// Import admits nothing else; a file here under our own folder
+		// would overwrite our batches and send keys back to their origin.
+		return fmt.Errorf("federation: %s from %s (region %s): not in the folder of its region", file.Name, file.Peer, file.Region)
+	}
 	keys, err := f.db.FederationFileKeys(ctx, file.ID)
 	if err != nil {
 		return err

@@ -39,3 +39,10 @@ func (s *Server) hookedExports(ctx context.Context, now time.Time) ([]string, er
 	}
 	return s.exportHook(ctx, now)
 }
+
+// ExportBlobs is where the server writes its exports, for an ExportHook's
+// files.
+func (s *Server) ExportBlobs() Blobs { return s.blobs }
+
+// Instance is the name this replica holds leases under (Config.InstanceID).
+func (s *Server) Instance() string { return s.instance }

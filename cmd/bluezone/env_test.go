@@ -52,6 +52,9 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_VERIFY_FAILURES_PER_MINUTE", "90", "verify-failures-per-minute", "90"},
 		{"BLUEZONE_INSTANCE_ID", "replica-a", "instance-id", "replica-a"},
 		{"BLUEZONE_DEMO_RELEASE_NOW", "true", "demo-release-now", "true"},
+		{"BLUEZONE_FOLLOW", "AA,https://aa.example/exports/index.txt,aa.pem; BB,https://bb.example/index.txt,bb.pem", "follow",
+			"AA,https://aa.example/exports/index.txt,aa.pem;BB,https://bb.example/index.txt,bb.pem"},
+		{"BLUEZONE_FOLLOW_EVERY", "5m", "follow-every", "5m0s"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {
