@@ -91,7 +91,7 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 			break // the rest at the next run
 		}
 		fetched++
-		skip[name] = true // listed twice: once
+		skip[name] = true         // listed twice: once
 		ref, _ := url.Parse(name) // entryName admits only a relative path
 		data, err := f.get(ctx, base.ResolveReference(ref).String(), f.cfg.MaxFileBytes)
 		if err != nil && !errors.Is(err, ErrRefused) {
