@@ -81,7 +81,7 @@ func (o *origin) askedFor(name string) int {
 	return n
 }
 
-func signed(t *testing.T, key *ecdsa.PrivateKey, f *export.File) []byte {
+func signed(t testing.TB, key *ecdsa.PrivateKey, f *export.File) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := export.Write(&buf, f, export.Signer{Key: key, Info: export.SignatureInfo{KeyID: "aa", KeyVersion: "v1"}}); err != nil {
@@ -105,7 +105,7 @@ type fixture struct {
 	url    string
 }
 
-func newFixture(t *testing.T, url string) *fixture {
+func newFixture(t testing.TB, url string) *fixture {
 	t.Helper()
 	db, err := store.Open(context.Background(), url)
 	if err != nil {
@@ -125,7 +125,7 @@ func newFixture(t *testing.T, url string) *fixture {
 	return fx
 }
 
-func (fx *fixture) federation(t *testing.T, cfg federation.Config) *federation.Federation {
+func (fx *fixture) federation(t testing.TB, cfg federation.Config) *federation.Federation {
 	t.Helper()
 	cfg.Region = "VN"
 	if cfg.Peers == nil {

@@ -133,7 +133,13 @@ func (db *DB) ImportFederationFile(ctx context.Context, f FederationFile, keys [
 			return err
 		}
 		imported = true
-		const perStatement = 500 // 4 000 parameters, within both databases' limits
+		// 500 rows (4 000 parameters) per statement on PostgreSQL; SQLite
+		// looks each numbered parameter up among the others, so that long
+		// statements cost it quadratic time: 50 rows there.
+		perStatement := 50
+		if db.postgres {
+			perStatement = 500
+		}
 		for len(keys) > 0 {
 			n := min(len(keys), perStatement)
 			if err := insertFederationKeys(ctx, tx, id, keys[:n]); err != nil {
