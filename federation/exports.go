@@ -3,6 +3,7 @@ package federation
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -42,9 +43,11 @@ func (f *Federation) WriteExports(ctx context.Context, now time.Time) ([]string,
 	if err != nil {
 		return nil, err
 	}
+	var errs []error
 	for _, file := range pending {
+		// One file that cannot be written does not hold back the others.
 		if err := f.writeFile(ctx, file); err != nil {
-			return nil, err
+			errs = append(errs, err)
 		}
 	}
 	written, err := f.db.FederationExports(ctx)
@@ -55,7 +58,7 @@ func (f *Federation) WriteExports(ctx context.Context, now time.Time) ([]string,
 	for i, w := range written {
 		names[i] = w.ExportedAs
 	}
-	return names, nil
+	return names, errors.Join(errs...)
 }
 
 func (f *Federation) writeFile(ctx context.Context, file store.FederationFile) error {

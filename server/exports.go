@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -113,11 +114,8 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {
 		return res, err
 	}
-	extra, err := s.hookedExports(ctx, now) // server/exporthook.go
-	if err != nil {
-		return res, err
-	}
-	return res, s.writeIndex(ctx, now, extra)
+	extra, hookErr := s.hookedExports(ctx, now) // server/exporthook.go
+	return res, errors.Join(s.writeIndex(ctx, now, extra), hookErr)
 }
 
 // writeEarlyBatch writes the batch (start, end] if any key or revocation is
