@@ -174,8 +174,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // AA and BB, following each other, and a third follow, CC, a plain file
 // server with a file made by `export sign` whose keys lack fields:
 //   - a case on AA warns a phone of BB, a case on BB warns a phone of AA;
-//   - a file of AA tampered with after signing is refused by BB, and the
-//     file after it is imported;
+//   - a file of AA tampered with after signing, and one of CC signed by
+//     another key, are refused by BB, and the files after them imported;
 //   - no key goes round: each server lists each key once, and what it
 //     took from the other under that one's region only;
 //   - fields are kept: BB's copy of CC's file prints, with
@@ -215,7 +215,12 @@ func TestFederationTwoServers(t *testing.T) {
 	if _, stderr, code := run(t, ccLines, "export", "sign", "--key", filepath.Join(dir, "cc-priv.pem"), "--region", "CC", "--out", filepath.Join(ccDir, "CC", "1-2.zip")); code != 0 {
 		t.Fatal(stderr)
 	}
-	os.WriteFile(filepath.Join(ccDir, "index.txt"), []byte("CC/1-2.zip\n"), 0o644)
+	// Before it, a file signed by another key than CC's pinned one.
+	must("export", "keygen", "--private", filepath.Join(dir, "other-priv.pem"), "--public", filepath.Join(dir, "other.pem"))
+	if _, stderr, code := run(t, ccLines, "export", "sign", "--key", filepath.Join(dir, "other-priv.pem"), "--region", "CC", "--out", filepath.Join(ccDir, "CC", "0-1.zip")); code != 0 {
+		t.Fatal(stderr)
+	}
+	os.WriteFile(filepath.Join(ccDir, "index.txt"), []byte("CC/0-1.zip\nCC/1-2.zip\n"), 0o644)
 	cc := httptest.NewServer(http.FileServer(http.Dir(ccDir)))
 	defer cc.Close()
 
@@ -267,6 +272,9 @@ func TestFederationTwoServers(t *testing.T) {
 	bIndex := index(t, b.base)
 	if _, ok := bIndex[first]; ok {
 		t.Errorf("BB offers %s, which was tampered with", first)
+	}
+	if _, ok := bIndex["CC/0-1.zip"]; ok {
+		t.Error("BB offers CC/0-1.zip, which another key signed")
 	}
 	if !strings.Contains(b.out.String(), "file refused") || !strings.Contains(b.out.String(), "signature does not verify") {
 		t.Errorf("BB does not log the refusal")
