@@ -94,6 +94,9 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 		skip[name] = true         // listed twice: once
 		ref, _ := url.Parse(name) // entryName admits only a relative path
 		data, err := f.get(ctx, base.ResolveReference(ref).String(), f.cfg.MaxFileBytes)
+		if ctx.Err() != nil {
+			return ctx.Err() // shutting down: not the file's fault
+		}
 		if err != nil && !errors.Is(err, ErrRefused) {
 			return err // unreachable: everything again next run
 		}
