@@ -16,7 +16,7 @@ func FuzzIndexEntries(f *testing.F) {
 	base, _ := url.Parse("https://aa.example/exports/index.txt")
 	f.Fuzz(func(t *testing.T, index []byte) {
 		for _, name := range indexEntries(index, "AA") {
-			if !strings.HasPrefix(name, "AA/") || strings.Count(name, "/") != 1 || strings.Contains(name, "..") && strings.HasPrefix(name, "AA/..") {
+			if !strings.HasPrefix(name, "AA/") || strings.Count(name, "/") != 1 || strings.HasPrefix(name, "AA/.") {
 				t.Fatalf("entry %q", name)
 			}
 			ref, err := url.Parse(name)
