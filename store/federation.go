@@ -13,7 +13,9 @@ import (
 // one row per file of theirs (imported, or refused so far), and the keys
 // of the imported ones with every optional field nullable, so that a
 // field the file lacked stays absent when the keys are written again.
-const federationSchema = `CREATE TABLE federation_files (
+// IF NOT EXISTS: tests that wind the schema back to an older version
+// (TestKeyCounterMigration) leave these tables in place.
+const federationSchema = `CREATE TABLE IF NOT EXISTS federation_files (
 		id          {{ID}},
 		peer        TEXT NOT NULL,
 		name        TEXT NOT NULL,
@@ -29,8 +31,8 @@ const federationSchema = `CREATE TABLE federation_files (
 		exported_as TEXT NOT NULL,
 		UNIQUE (peer, name)
 	);
-	CREATE INDEX federation_files_at ON federation_files (at);
-	CREATE TABLE federation_keys (
+	CREATE INDEX IF NOT EXISTS federation_files_at ON federation_files (at);
+	CREATE TABLE IF NOT EXISTS federation_keys (
 		file_id           BIGINT NOT NULL,
 		revised           BOOLEAN NOT NULL,
 		key_data          {{BYTES}} NOT NULL,
@@ -40,7 +42,7 @@ const federationSchema = `CREATE TABLE federation_files (
 		transmission_risk INTEGER,
 		days_since_onset  INTEGER
 	);
-	CREATE INDEX federation_keys_file ON federation_keys (file_id)`
+	CREATE INDEX IF NOT EXISTS federation_keys_file ON federation_keys (file_id)`
 
 // States of a FederationFile.
 const (
