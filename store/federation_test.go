@@ -117,3 +117,32 @@ func TestFederationImportManyKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestFederationImportIsAtomic: a file whose keys fail to be stored half
+// way (here the last statement's) leaves nothing behind, neither keys nor
+// the record that it was imported, so that the next run imports it whole.
+func TestFederationImportIsAtomic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		keys := make([]store.FederationKey, 1201)
+		for i := range keys {
+			keys[i] = store.FederationKey{Data: []byte{byte(i), byte(i >> 8), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}}
+		}
+		keys[1200].Data = nil // NOT NULL
+		f := store.FederationFile{Peer: "DE", Name: "DE/x.zip", At: now}
+		if ok, err := db.ImportFederationFile(ctx, f, keys); err == nil || ok {
+			t.Fatalf("import with a bad key: %v, %v; want an error", ok, err)
+		}
+		if files, err := db.FederationFiles(ctx, "DE"); err != nil || len(files) != 0 {
+			t.Fatalf("files after a failed import = %+v, %v", files, err)
+		}
+		keys[1200].Data = []byte("0123456789abcdef")
+		if ok, err := db.ImportFederationFile(ctx, f, keys); err != nil || !ok {
+			t.Fatalf("import again: %v, %v", ok, err)
+		}
+		files, _ := db.FederationFiles(ctx, "DE")
+		if got, _ := db.FederationFileKeys(ctx, files[0].ID); len(got) != len(keys) {
+			t.Errorf("%d keys stored, want %d", len(got), len(keys))
+		}
+	})
+}
