@@ -18,6 +18,9 @@ import (
 const (
 	importLease = "federation-import"
 	leaseFor    = 10 * time.Minute
+	// maxReason bounds why a file was refused, as stored and logged: the
+	// reason may quote the file.
+	maxReason = 1 << 10
 )
 
 // ImportResult says what one import run did.
@@ -108,11 +111,15 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 		}
 		if err != nil {
 			res.Refused++
-			attempts, rerr := f.db.RefuseFederationFile(ctx, p.Region, name, err.Error(), f.now())
+			reason := err.Error()
+			if len(reason) > maxReason { // a region of megabytes, say
+				reason = reason[:maxReason]
+			}
+			attempts, rerr := f.db.RefuseFederationFile(ctx, p.Region, name, reason, f.now())
 			if rerr != nil {
 				return rerr
 			}
-			f.log.WarnContext(ctx, "federation: file refused", "follow", p.Region, "file", name, "attempt", attempts, "err", err)
+			f.log.WarnContext(ctx, "federation: file refused", "follow", p.Region, "file", name, "attempt", attempts, "err", reason)
 			continue
 		}
 		ok, err := f.db.ImportFederationFile(ctx, file, keys)
