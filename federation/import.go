@@ -115,6 +115,7 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 			if len(reason) > maxReason { // a region of megabytes, say
 				reason = reason[:maxReason]
 			}
+			reason = strings.ToValidUTF8(reason, "") // PostgreSQL's TEXT takes nothing else
 			attempts, rerr := f.db.RefuseFederationFile(ctx, p.Region, name, reason, f.now())
 			if rerr != nil {
 				return rerr
