@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -434,15 +435,22 @@ func TestConfig(t *testing.T) {
 func TestRefusalReasonIsBounded(t *testing.T) {
 	eachBackend(t, func(t *testing.T, url string) {
 		fx := newFixture(t, url)
-		f := &export.File{Start: now.Add(-time.Hour), End: now, Region: strings.Repeat("Việt", 2000), BatchNum: 1, BatchSize: 1}
-		fx.origin.add("AA/1.zip", signed(t, fx.theirs, f))
+		for i := range 3 { // one of them is cut inside a 3-byte "ệ"
+			f := &export.File{Start: now.Add(-time.Hour), End: now, Region: strings.Repeat("X", i) + strings.Repeat("ệ", 2000), BatchNum: 1, BatchSize: 1}
+			fx.origin.add(fmt.Sprintf("AA/%d.zip", i), signed(t, fx.theirs, f))
+		}
 		ctx := context.Background()
-		if res, err := fx.federation(t, federation.Config{}).ImportOnce(ctx); err != nil || res.Refused != 1 {
+		if res, err := fx.federation(t, federation.Config{}).ImportOnce(ctx); err != nil || res.Refused != 3 {
 			t.Fatalf("%+v, %v", res, err)
 		}
 		files, _ := fx.db.FederationFiles(ctx, "AA")
-		if len(files) != 1 || len(files[0].Error) > 1024 || len(files[0].Error) < 1000 || !strings.Contains(files[0].Error, "region") {
-			t.Errorf("stored reason of %d bytes: %.80q…", len(files[0].Error), files[0].Error)
+		for _, f := range files {
+			if len(f.Error) > 1024 || len(f.Error) < 1000 || !strings.Contains(f.Error, "region") {
+				t.Errorf("stored reason of %d bytes: %.80q…", len(f.Error), f.Error)
+			}
+		}
+		if len(files) != 3 {
+			t.Errorf("%d files recorded, want 3", len(files))
 		}
 	})
 }
