@@ -454,3 +454,27 @@ func TestRefusalReasonIsBounded(t *testing.T) {
 		}
 	})
 }
+
+// TestRefusalReasonQuotingBytes: a zip whose entry name holds a NUL and
+// invalid UTF-8, quoted in the reader's error, is refused and recorded on
+// both backends, and does not stop the file after it.
+func TestRefusalReasonQuotingBytes(t *testing.T) {
+	eachBackend(t, func(t *testing.T, url string) {
+		fx := newFixture(t, url)
+		var buf bytes.Buffer
+		zw := zip.NewWriter(&buf)
+		w, err := zw.CreateRaw(&zip.FileHeader{Name: "a\x00\xff.bin", Method: zip.Store, CompressedSize64: 3, UncompressedSize64: 1 << 40})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte("abc"))
+		zw.Close()
+		fx.origin.add("AA/1.zip", buf.Bytes())
+		good := &export.File{Start: now.Add(-time.Hour), End: now, Region: "AA", BatchNum: 1, BatchSize: 1, Keys: []export.Key{key(1, export.ReportConfirmedTest, 0, 0)}}
+		fx.origin.add("AA/2.zip", signed(t, fx.theirs, good))
+		res, err := fx.federation(t, federation.Config{}).ImportOnce(context.Background())
+		if err != nil || res.Refused != 1 || res.Files != 1 {
+			t.Fatalf("%+v, %v; want 1 refused, 1 imported", res, err)
+		}
+	})
+}

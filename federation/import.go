@@ -115,7 +115,9 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 			if len(reason) > maxReason { // a region of megabytes, say
 				reason = reason[:maxReason]
 			}
-			reason = strings.ToValidUTF8(reason, "") // PostgreSQL's TEXT takes nothing else
+			// PostgreSQL's TEXT takes valid UTF-8 without NUL only, and the
+			// reason may quote the file's bytes (a zip entry's name, say).
+			reason = strings.ReplaceAll(strings.ToValidUTF8(reason, ""), "\x00", "")
 			attempts, rerr := f.db.RefuseFederationFile(ctx, p.Region, name, reason, f.now())
 			if rerr != nil {
 				return rerr
