@@ -18,13 +18,18 @@ type storedWindow struct {
 	ReportType       int32 `json:"report_type"`
 	DaysSinceOnset   int32 `json:"days_since_onset"`
 	TransmissionRisk int32 `json:"transmission_risk,omitempty"`
+	// NoDaysSinceOnset: the key came without days since onset (a file of
+	// another server, see docs/federation.md); the configuration's
+	// infectiousness for missing ones applies, as in EN.
+	NoDaysSinceOnset bool `json:"no_days_since_onset,omitempty"`
 	// Scans holds each scan instance as [min attenuation, typical
 	// attenuation, seconds since the previous scan].
 	Scans [][3]int32 `json:"scans"`
 }
 
 func newStoredWindow(w risk.ExposureWindow, k export.Key) storedWindow {
-	sw := storedWindow{Day: int64(w.Day), ReportType: int32(k.ReportType), DaysSinceOnset: k.DaysSinceOnset, TransmissionRisk: k.TransmissionRisk}
+	sw := storedWindow{Day: int64(w.Day), ReportType: int32(k.ReportType), DaysSinceOnset: k.DaysSinceOnset, TransmissionRisk: k.TransmissionRisk,
+		NoDaysSinceOnset: k.Missing&export.FieldDaysSinceOnset != 0}
 	for _, s := range w.ScanInstances {
 		sw.Scans = append(sw.Scans, [3]int32{int32(s.MinAttenuation), int32(s.TypicalAttenuation), int32(s.SecondsSinceLastScan)})
 	}
@@ -33,12 +38,10 @@ func newStoredWindow(w risk.ExposureWindow, k export.Key) storedWindow {
 
 // window returns the window for scoring under the current configuration.
 func (e *Engine) window(sw storedWindow) risk.ExposureWindow {
-	// The export format cannot tell a missing days-since-onset from 0, so
-	// the key's value is taken as known, as EN does for files that carry it.
 	w := risk.ExposureWindow{
 		Day:              risk.Day(sw.Day),
 		ReportType:       risk.ReportType(sw.ReportType),
-		Infectiousness:   e.risk.InfectiousnessFor(int(sw.DaysSinceOnset), true),
+		Infectiousness:   e.risk.InfectiousnessFor(int(sw.DaysSinceOnset), !sw.NoDaysSinceOnset),
 		TransmissionRisk: int(sw.TransmissionRisk),
 	}
 	for _, s := range sw.Scans {

@@ -43,10 +43,16 @@ func scoredContactBy(t *testing.T, auth *authority, c risk.Config, rxModel strin
 	keys := published(tx.DiagnosisKeys(day0.Unix(), now), rt)
 	for i := range keys {
 		keys[i].DaysSinceOnset = dso
+		if dso == dsoMissing {
+			keys[i].DaysSinceOnset, keys[i].Missing = 0, export.FieldDaysSinceOnset
+		}
 	}
 	matchWith(t, rx, [][]byte{auth.export(t, keys, nil)}, now, nil)
 	return rx
 }
+
+// dsoMissing asks scoredContact for keys without days since onset.
+const dsoMissing = 99
 
 // TestV2ScoringInTheEngine: report type weights, infectiousness from days
 // since onset, the low level and re-scoring under a new configuration all
@@ -59,6 +65,8 @@ func TestV2ScoringInTheEngine(t *testing.T) {
 	clinicalHalf.ClinicalDiagnosisWeight = 0.5
 	notInfectious := risk.DefaultConfig()
 	notInfectious.DaysSinceOnsetInfectiousness[risk.MaxDaysSinceOnset-5] = risk.InfectiousnessNone // 5 days before onset
+	missingNone := risk.DefaultConfig()
+	missingNone.InfectiousnessWhenMissing = risk.InfectiousnessNone
 	withLow := risk.DefaultConfig()
 	withLow.DayLowScore = 5
 	tests := []struct {
@@ -79,6 +87,8 @@ func TestV2ScoringInTheEngine(t *testing.T) {
 		{"infectious 4 days before onset", notInfectious, 40 * time.Minute, export.ReportConfirmedTest, -4, LevelF1, 40, false},
 		{"10 minutes: low risk, no warning", withLow, 10 * time.Minute, export.ReportConfirmedTest, 0, LevelNone, 0, true},
 		{"recursive: F2", risk.DefaultConfig(), 20 * time.Minute, export.ReportRecursive, 0, LevelF2, 20, false},
+		{"days since onset missing: the configuration's infectiousness for it", missingNone, 40 * time.Minute, export.ReportConfirmedTest, dsoMissing, LevelNone, 0, false},
+		{"days since onset 0 is not missing", missingNone, 40 * time.Minute, export.ReportConfirmedTest, 0, LevelF1, 40, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -130,7 +131,8 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if err := s.db.PruneAccountTokens(ctx, now); err != nil {
 		return res, err
 	}
-	return res, s.writeIndex(ctx, now)
+	extra, hookErr := s.hookedExports(ctx, now) // server/exporthook.go
+	return res, errors.Join(s.writeIndex(ctx, now, extra), hookErr)
 }
 
 // writeEarlyBatch writes the batch (start, end] if any key or revocation is
@@ -291,7 +293,7 @@ func fillerKeys(n int, end time.Time) []export.Key {
 	return out
 }
 
-func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
+func (s *Server) writeIndex(ctx context.Context, now time.Time, extra []string) error {
 	exps, err := s.db.Exports(ctx, now.Add(-s.cfg.Retention))
 	if err != nil {
 		return err
@@ -302,6 +304,10 @@ func (s *Server) writeIndex(ctx context.Context, now time.Time) error {
 			b.WriteString(name)
 			b.WriteByte('\n')
 		}
+	}
+	for _, name := range extra {
+		b.WriteString(name)
+		b.WriteByte('\n')
 	}
 	return s.blobs.Put(ctx, api.IndexName, []byte(b.String()))
 }

@@ -270,6 +270,7 @@ type Server struct {
 	codeSecret []byte
 	revision   *revisionSealer // revision tokens of the EN publish API
 	metrics    *metrics
+	exportHook ExportHook // server/exporthook.go
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
 	templates       *template.Template // the portal's, showing times in cfg.TimeZone

@@ -222,6 +222,7 @@ var migrations = []string{
 	// revision goes out as a revised key.
 	`ALTER TABLE keys ADD COLUMN revised_at BIGINT;
 	CREATE INDEX keys_revised_at ON keys (revised_at)`,
+	federationSchema, // store/federation.go
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting

@@ -66,6 +66,9 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_SMS_COUNTRY_CODE", "856", "sms-country-code", "856"},
 		{"BLUEZONE_SMS_TIMEOUT", "5s", "sms-timeout", "5s"},
 		{"BLUEZONE_TIME_ZONE", "Europe/Paris", "time-zone", "Europe/Paris"},
+		{"BLUEZONE_FOLLOW", "AA,https://aa.example/exports/index.txt,aa.pem; BB,https://bb.example/index.txt,bb.pem", "follow",
+			"AA,https://aa.example/exports/index.txt,aa.pem;BB,https://bb.example/index.txt,bb.pem"},
+		{"BLUEZONE_FOLLOW_EVERY", "5m", "follow-every", "5m0s"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {

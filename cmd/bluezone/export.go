@@ -32,7 +32,9 @@ func exportInspectCommand() *command {
 		summary: describe(
 			"Prints the header of an export file as 'name: value' lines, then one line per key:",
 			"  KEY_HEX ROLLING_START ROLLING_PERIOD REPORT_TYPE TRANSMISSION_RISK DAYS_SINCE_ONSET",
-			"(revised keys, such as revocations, follow after a 'revised_keys: N' line).",
+			"(revised keys, such as revocations, follow after a 'revised_keys: N' line). A key that",
+			"lacks optional fields in the file gets a seventh column naming them, such as",
+			"'absent=report_type+days_since_onset'; the six then show the defaults EN clients read.",
 			"FILE may also be a bare export.bin. With --public-key the signature is verified",
 			"and the exit status is 1 when it does not verify."),
 		flags: func(fs *flag.FlagSet) func(context.Context, *stdio, []string) error {
@@ -120,7 +122,8 @@ func exportSignCommand() *command {
 		summary: describe(
 			"Makes a signed export file from keys given one per line on standard input (or --in):",
 			"  KEY_HEX ROLLING_START [ROLLING_PERIOD REPORT_TYPE TRANSMISSION_RISK DAYS_SINCE_ONSET]",
-			"separated by spaces or commas, exactly what 'export inspect' prints; '#' starts a",
+			"separated by spaces or commas, exactly what 'export inspect' prints (a seventh column",
+			"'absent=FIELD+…' leaves those fields out of the file); '#' starts a",
 			"comment line, and a first line starting with 'key' is taken as a CSV header.",
 			"Missing fields default to 144 CONFIRMED_TEST 0 0. REPORT_TYPE is a name or number;",
 			"REVOKED keys go to the file's revised keys. The file is written atomically.",

@@ -106,8 +106,9 @@ func TestInspectGoogleSample(t *testing.T) {
 	for _, want := range []string{
 		"region: US\n",
 		"start_timestamp: 1590159600 ",
-		"172fc480e598490c34177604339b1543 2649980 1 UNKNOWN 8 0\n",
-		"2b63053ac483238de176169e861f3dcd 2649866 114 UNKNOWN 1 0\n",
+		// The six documented columns, then what the sample lacks.
+		"172fc480e598490c34177604339b1543 2649980 1 UNKNOWN 8 0 absent=report_type+days_since_onset\n",
+		"2b63053ac483238de176169e861f3dcd 2649866 114 UNKNOWN 1 0 absent=report_type+days_since_onset\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

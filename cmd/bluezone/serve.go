@@ -222,6 +222,7 @@ func serveCommand() *command {
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on [$BLUEZONE_ADDR]")
 			exportEvery := fs.Duration("export-every", time.Minute, "how often the export worker looks for finished batches [$BLUEZONE_EXPORT_EVERY]")
 			sf := addServerFlags(fs)
+			ff := addFollowFlags(fs) // follow.go
 			sf.trustedProxyHeader = fs.String("trusted-proxy-header", "",
 				"header in which a trusted reverse proxy gives the client's address, e.g. X-Forwarded-For (its last entry counts);\n"+
 					"used for the portal's sign-in limits and the limits of code verification; empty: the peer address (set it only behind a proxy that sets the header,\n"+
@@ -274,6 +275,10 @@ func serveCommand() *command {
 					return err
 				}
 				defer db.Close()
+				followDone, err := ff.start(ctx, s, db, *sf.region, log)
+				if err != nil {
+					return err
+				}
 				ln, err := net.Listen("tcp", *addr)
 				if err != nil {
 					return err
@@ -316,6 +321,7 @@ func serveCommand() *command {
 				defer cancel()
 				err = hs.Shutdown(shutCtx)
 				<-workerDone
+				<-followDone
 				if errors.Is(err, http.ErrServerClosed) {
 					err = nil
 				}

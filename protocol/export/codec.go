@@ -102,6 +102,24 @@ func (k Key) Validate() error {
 	if k.ReportType < ReportUnknown || k.ReportType > ReportRevoked {
 		return fmt.Errorf("key %s: report type %d unknown", k.Hex(), k.ReportType)
 	}
+	// A missing field is read back as its default: any other value would
+	// not survive writing.
+	for _, d := range []struct {
+		f  Fields
+		ok bool
+	}{
+		{FieldRollingPeriod, k.RollingPeriod == MaxRollingPeriod},
+		{FieldReportType, k.ReportType == ReportUnknown},
+		{FieldTransmissionRisk, k.TransmissionRisk == 0},
+		{FieldDaysSinceOnset, k.DaysSinceOnset == 0},
+	} {
+		if k.Missing&d.f != 0 && !d.ok {
+			return fmt.Errorf("key %s: %s is missing but not its default", k.Hex(), d.f)
+		}
+	}
+	if k.Missing >= FieldRollingPeriod<<1 {
+		return fmt.Errorf("key %s: unknown missing fields %#x", k.Hex(), uint8(k.Missing))
+	}
 	return nil
 }
 
@@ -114,12 +132,18 @@ func keysToPB(keys []Key) []*exportpb.TemporaryExposureKey {
 	for i, k := range sorted {
 		pb := &exportpb.TemporaryExposureKey{
 			KeyData:                    bytes.Clone(k.Data[:]),
-			TransmissionRiskLevel:      proto.Int32(k.TransmissionRisk),
 			RollingStartIntervalNumber: proto.Int32(int32(k.RollingStart)),
-			RollingPeriod:              proto.Int32(int32(k.RollingPeriod)),
-			DaysSinceOnsetOfSymptoms:   proto.Int32(k.DaysSinceOnset),
 		}
-		if k.ReportType != ReportUnknown {
+		if k.Missing&FieldTransmissionRisk == 0 {
+			pb.TransmissionRiskLevel = proto.Int32(k.TransmissionRisk)
+		}
+		if k.Missing&FieldRollingPeriod == 0 {
+			pb.RollingPeriod = proto.Int32(int32(k.RollingPeriod))
+		}
+		if k.Missing&FieldDaysSinceOnset == 0 {
+			pb.DaysSinceOnsetOfSymptoms = proto.Int32(k.DaysSinceOnset)
+		}
+		if k.Missing&FieldReportType == 0 && k.ReportType != ReportUnknown {
 			pb.ReportType = exportpb.TemporaryExposureKey_ReportType(k.ReportType).Enum()
 		}
 		out[i] = pb
@@ -144,6 +168,19 @@ func keysFromPB(pbs []*exportpb.TemporaryExposureKey, what string) ([]Key, error
 			DaysSinceOnset:   pb.GetDaysSinceOnsetOfSymptoms(),
 		}
 		copy(k.Data[:], pb.GetKeyData())
+		for _, o := range []struct {
+			set bool
+			f   Fields
+		}{
+			{pb.TransmissionRiskLevel != nil, FieldTransmissionRisk},
+			{pb.RollingPeriod != nil, FieldRollingPeriod},
+			{pb.ReportType != nil, FieldReportType},
+			{pb.DaysSinceOnsetOfSymptoms != nil, FieldDaysSinceOnset},
+		} {
+			if !o.set {
+				k.Missing |= o.f
+			}
+		}
 		if err := k.Validate(); err != nil {
 			return nil, fmt.Errorf("export: %s %d: %v: %w", what, i, err, ErrFormat)
 		}

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,6 +87,66 @@ type Key struct {
 	TransmissionRisk int32
 	// DaysSinceOnset is the key's day minus the symptom onset day, -14..14.
 	DaysSinceOnset int32
+	// Missing names the optional fields the key lacks on the wire (their
+	// values above are then the protobuf defaults). The zero value, every
+	// field present, is what Bluezone writes; reading a file sets it, so
+	// that a key passed on (federation, export inspect → export sign) keeps
+	// its fields as they came: EN clients treat a missing days_since_onset
+	// otherwise than 0.
+	Missing Fields
+}
+
+// Fields is a set of a key's optional protobuf fields.
+type Fields uint8
+
+// The optional fields of a key. A report type of UNKNOWN is written as a
+// missing report type whatever Missing says (as before Missing existed):
+// both mean the same to EN clients.
+const (
+	FieldTransmissionRisk Fields = 1 << iota
+	FieldReportType
+	FieldDaysSinceOnset
+	FieldRollingPeriod // protobuf default 144
+)
+
+var fieldNames = []struct {
+	f    Fields
+	name string
+}{
+	{FieldRollingPeriod, "rolling_period"},
+	{FieldReportType, "report_type"},
+	{FieldTransmissionRisk, "transmission_risk"},
+	{FieldDaysSinceOnset, "days_since_onset"},
+}
+
+// String lists the fields in column order, joined by '+', e.g.
+// "report_type+days_since_onset"; "" for none.
+func (fs Fields) String() string {
+	var names []string
+	for _, n := range fieldNames {
+		if fs&n.f != 0 {
+			names = append(names, n.name)
+		}
+	}
+	return strings.Join(names, "+")
+}
+
+// ParseFields reads what Fields.String writes.
+func ParseFields(s string) (Fields, error) {
+	var fs Fields
+	for _, part := range strings.Split(s, "+") {
+		i := slices.IndexFunc(fieldNames, func(n struct {
+			f    Fields
+			name string
+		}) bool {
+			return n.name == part
+		})
+		if i < 0 {
+			return 0, fmt.Errorf("field %q: want rolling_period, report_type, transmission_risk or days_since_onset", part)
+		}
+		fs |= fieldNames[i].f
+	}
+	return fs, nil
 }
 
 // Hex returns the key bytes in lowercase hexadecimal.

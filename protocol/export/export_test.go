@@ -55,6 +55,10 @@ func TestReadGoogleSampleExport(t *testing.T) {
 			mustKey(t, "2b63053ac483238de176169e861f3dcd", 2649866, 114, export.ReportUnknown, 1, 0),
 		},
 	}
+	// The sample predates report types and days since onset.
+	for i := range want.Keys {
+		want.Keys[i].Missing = export.FieldReportType | export.FieldDaysSinceOnset
+	}
 	if diff := cmp.Diff(want, a.File); diff != "" {
 		t.Errorf("file (-want, +got):\n%s", diff)
 	}
@@ -79,8 +83,56 @@ func TestReadGoogleInternalsBin(t *testing.T) {
 	if len(f.Keys) != 200 || f.Region != "US" || f.Start.Unix() != 1588425586 || f.End.Unix() != 1588857586 {
 		t.Fatalf("got %d keys, region %q, window %d..%d", len(f.Keys), f.Region, f.Start.Unix(), f.End.Unix())
 	}
-	if diff := cmp.Diff(mustKey(t, "00068b4d1fb011b9c9ae2744419d4ab3", 2625468, 141, export.ReportUnknown, 2, 0), f.Keys[0]); diff != "" {
+	want := mustKey(t, "00068b4d1fb011b9c9ae2744419d4ab3", 2625468, 141, export.ReportUnknown, 2, 0)
+	want.Missing = export.FieldReportType | export.FieldDaysSinceOnset
+	if diff := cmp.Diff(want, f.Keys[0]); diff != "" {
 		t.Errorf("first key (-want, +got):\n%s", diff)
+	}
+}
+
+// TestMissingFieldsSurviveRewriting: keys of the published samples, which
+// lack report_type and days_since_onset, lack them still once written
+// again (as federation and 'export inspect' → 'export sign' do), and keys
+// that have them keep them.
+func TestMissingFieldsSurviveRewriting(t *testing.T) {
+	sample, err := export.UnmarshalBin(reference.Read(t, "gaen-internals-export-200.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full := mustKey(t, "00112233445566778899aabbccddeeff", 2834064, 72, export.ReportRecursive, 3, -3)
+	zeros := mustKey(t, "01112233445566778899aabbccddeeff", 2834064, 144, export.ReportConfirmedTest, 0, 0)
+	bare := mustKey(t, "02112233445566778899aabbccddeeff", 2834064, 144, export.ReportUnknown, 0, 0)
+	bare.Missing = export.FieldRollingPeriod | export.FieldReportType | export.FieldTransmissionRisk | export.FieldDaysSinceOnset
+	for _, tt := range []struct {
+		name string
+		keys []export.Key
+	}{
+		{"Google's 200 keys", sample.Keys},
+		{"all present, zeros too", []export.Key{full, zeros}},
+		{"all missing", []export.Key{bare}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := &export.File{Start: sample.Start, End: sample.End, Region: "US", BatchNum: 1, BatchSize: 1, Keys: tt.keys}
+			bin, err := export.MarshalBin(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			back, err := export.UnmarshalBin(bin)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := slices.Clone(tt.keys)
+			slices.SortFunc(want, func(a, b export.Key) int { return bytes.Compare(a.Data[:], b.Data[:]) })
+			if diff := cmp.Diff(want, back.Keys); diff != "" {
+				t.Errorf("(-want, +got):\n%s", diff)
+			}
+		})
+	}
+	// A missing field must hold its default, or writing would change it.
+	bad := full
+	bad.Missing = export.FieldDaysSinceOnset
+	if _, err := export.MarshalBin(&export.File{BatchNum: 1, BatchSize: 1, Keys: []export.Key{bad}}); err == nil {
+		t.Error("MarshalBin of a key whose missing days since onset is -3: want an error")
 	}
 }
 
@@ -297,6 +349,16 @@ ffeeddccbbaa99887766554433221100 2833920
 	if line := export.FormatKey(want[0]); line != "00112233445566778899aabbccddeeff 2834064 72 RECURSIVE 0 -3" {
 		t.Errorf("FormatKey = %q", line)
 	}
+	// Missing fields: a seventh column, the six showing the defaults.
+	bare := mustKey(t, "00112233445566778899aabbccddeeff", 2834064, 144, export.ReportUnknown, 0, 0)
+	bare.Missing = export.FieldReportType | export.FieldDaysSinceOnset
+	const bareLine = "00112233445566778899aabbccddeeff 2834064 144 UNKNOWN 0 0 absent=report_type+days_since_onset"
+	if line := export.FormatKey(bare); line != bareLine {
+		t.Errorf("FormatKey = %q, want %q", line, bareLine)
+	}
+	if back, err := export.ParseKeys(strings.NewReader(bareLine + "\n" + strings.ReplaceAll(bareLine, " ", ","))); err != nil || len(back) != 2 || back[0] != bare || back[1] != bare {
+		t.Errorf("ParseKeys(%q) = %+v, %v; want %+v twice", bareLine, back, err, bare)
+	}
 	for _, bad := range []string{
 		"0011 2834064",
 		"00112233445566778899aabbccddeeff",
@@ -306,6 +368,12 @@ ffeeddccbbaa99887766554433221100 2833920
 		"00112233445566778899aabbccddeeff 1 144 NOPE",
 		"00112233445566778899aabbccddeeff 1 144 1 0 15",
 		"00112233445566778899aabbccddeeff 1 144 1 0 0 extra",
+		"00112233445566778899aabbccddeeff 1 144 1 0 0 absent=",
+		"00112233445566778899aabbccddeeff 1 144 1 0 0 absent=colour",
+		"00112233445566778899aabbccddeeff 1 144 1 0 3 absent=days_since_onset",
+		"00112233445566778899aabbccddeeff 1 72 UNKNOWN 0 0 absent=rolling_period",
+		"00112233445566778899aabbccddeeff 1 absent=days_since_onset",
+		"00112233445566778899aabbccddeeff 1 144 1 0 0 absent=days_since_onset extra",
 	} {
 		if _, err := export.ParseKeys(strings.NewReader(bad)); err == nil || !strings.Contains(err.Error(), "line 1") {
 			t.Errorf("ParseKeys(%q) err = %v, want a line-1 error", bad, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -71,12 +72,28 @@ func FuzzUnmarshalBin(f *testing.F) {
 		if err != nil || len(back.Keys) != len(file.Keys) || len(back.Revised) != len(file.Revised) {
 			t.Fatalf("round trip: %v", err)
 		}
+		// Every field comes back, present or missing as it was (an
+		// UNKNOWN report type is never written: it comes back missing).
+		norm := func(keys []export.Key) []export.Key {
+			out := slices.Clone(keys)
+			for i := range out {
+				if out[i].ReportType == export.ReportUnknown {
+					out[i].Missing |= export.FieldReportType
+				}
+			}
+			slices.SortFunc(out, func(a, b export.Key) int { return strings.Compare(export.FormatKey(a), export.FormatKey(b)) })
+			return out
+		}
+		if !slices.Equal(norm(file.Keys), norm(back.Keys)) || !slices.Equal(norm(file.Revised), norm(back.Revised)) {
+			t.Fatalf("round trip changed keys:\n%+v\n%+v", file.Keys, back.Keys)
+		}
 	})
 }
 
 func FuzzParseKeys(f *testing.F) {
 	f.Add("00112233445566778899aabbccddeeff,2834064,72,RECURSIVE,0,-3\n")
 	f.Add("key,x\nffeeddccbbaa99887766554433221100 2833920\n")
+	f.Add("00112233445566778899aabbccddeeff 2834064 144 UNKNOWN 0 0 absent=report_type+days_since_onset\n")
 	f.Fuzz(func(t *testing.T, s string) {
 		keys, err := export.ParseKeys(strings.NewReader(s))
 		if err != nil {

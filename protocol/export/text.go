@@ -13,10 +13,21 @@ import (
 //
 //	KEY_HEX ROLLING_START ROLLING_PERIOD REPORT_TYPE TRANSMISSION_RISK DAYS_SINCE_ONSET
 //
+// A key that lacks optional fields on the wire (Key.Missing) gets a seventh
+// column naming them, such as "absent=report_type+days_since_onset"; the
+// six columns then show the defaults the protobuf gives (144, UNKNOWN, 0,
+// 0), so that tools reading only them read what EN clients read.
 // ParseKeys reads the same lines back.
 func FormatKey(k Key) string {
-	return fmt.Sprintf("%s %d %d %s %d %d", k.Hex(), k.RollingStart, k.RollingPeriod, k.ReportType, k.TransmissionRisk, k.DaysSinceOnset)
+	line := fmt.Sprintf("%s %d %d %s %d %d", k.Hex(), k.RollingStart, k.RollingPeriod, k.ReportType, k.TransmissionRisk, k.DaysSinceOnset)
+	if k.Missing != 0 {
+		line += " " + absentPrefix + k.Missing.String()
+	}
+	return line
 }
+
+// absentPrefix starts FormatKey's seventh column.
+const absentPrefix = "absent="
 
 // ParseKeys reads keys written one per line as FormatKey writes them. Fields
 // may be separated by spaces, tabs or commas (CSV); blank lines and lines
@@ -45,10 +56,21 @@ func ParseKeys(r io.Reader) ([]Key, error) {
 
 func parseKeyLine(text string) (Key, error) {
 	f := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	if len(f) < 2 || len(f) > 6 {
-		return Key{}, fmt.Errorf("%d fields, want 2 to 6: KEY_HEX ROLLING_START [ROLLING_PERIOD REPORT_TYPE TRANSMISSION_RISK DAYS_SINCE_ONSET]", len(f))
-	}
 	k := Key{RollingPeriod: MaxRollingPeriod, ReportType: ReportConfirmedTest}
+	if len(f) == 7 {
+		s, ok := strings.CutPrefix(f[6], absentPrefix)
+		if !ok {
+			return Key{}, fmt.Errorf("seventh field %q: want %sFIELD[+FIELD…]", f[6], absentPrefix)
+		}
+		var err error
+		if k.Missing, err = ParseFields(s); err != nil {
+			return Key{}, fmt.Errorf("seventh field %q: %w", f[6], err)
+		}
+		f = f[:6]
+	}
+	if len(f) < 2 || len(f) > 6 {
+		return Key{}, fmt.Errorf("%d fields, want 2 to 6: KEY_HEX ROLLING_START [ROLLING_PERIOD REPORT_TYPE TRANSMISSION_RISK DAYS_SINCE_ONSET [absent=FIELD+…]]", len(f))
+	}
 	b, err := hex.DecodeString(f[0])
 	if err != nil || len(b) != KeyLength {
 		return Key{}, fmt.Errorf("key %q: want %d bytes as %d hexadecimal digits", f[0], KeyLength, 2*KeyLength)
@@ -78,6 +100,9 @@ func parseKeyLine(text string) (Key, error) {
 			return Key{}, fmt.Errorf("%s %q: want a whole number from %d to %d", spec.name, s, spec.min, spec.max)
 		}
 		spec.dst(v)
+	}
+	if err := k.Validate(); err != nil { // a field marked absent must show its default
+		return Key{}, err
 	}
 	return k, nil
 }
