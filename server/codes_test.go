@@ -80,7 +80,7 @@ func TestLookupAndConfirmedRevoke(t *testing.T) {
 			uuid := um[1]
 			st, body = o.do("GET", "/portal/codes/lookup?uuid="+strings.ToUpper(uuid), nil)
 			if st != 200 || !strings.Contains(body, `id="status-uuid">`+uuid) || !strings.Contains(body, "open: not used yet") ||
-				!strings.Contains(body, `id="status-expires">2026-11-20 10:22 UTC`) || !strings.Contains(body, `id="status-used">no`) {
+				!strings.Contains(html.UnescapeString(body), `id="status-expires">2026-11-20 17:22 UTC+7`) || !strings.Contains(body, `id="status-used">no`) {
 				t.Fatalf("lookup of an open code: %d\n%s", st, body)
 			}
 			// Used: the page says so, and shows no time to the minute.

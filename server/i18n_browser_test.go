@@ -116,6 +116,13 @@ func TestPortalLanguagesInABrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
 		chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#totp-secret`))
+	// An administrator enrols a second factor first (TestAccountsInABrowser).
+	step("enrol a second factor",
+		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
+		chromedp.Click(`#totp-confirm`),
+		chromedp.WaitVisible(`#totp-status`),
+		chromedp.Navigate(e.http.URL+"/portal/codes"),
 		chromedp.WaitVisible(`#issue`))
 	step("issue a code", chromedp.Click(`#issue`), chromedp.WaitVisible(`#issued-code`))
 	look("code-issued", "en", "Verification codes")

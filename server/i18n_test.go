@@ -269,7 +269,7 @@ func TestTemplatesHaveNoBareText(t *testing.T) {
 		walk(tmpl.Tree.Root)
 		// Tags may be cut by actions ({{if …}} inside <option …>): drop
 		// what remains of them too.
-		rest := regexp.MustCompile(`(?is)<(style|script)\b.*?</(style|script)>`).ReplaceAllString(text.String(), " ")
+		rest := regexp.MustCompile(`(?is)<(style|script|code|pre)\b.*?</(style|script|code|pre)>`).ReplaceAllString(text.String(), " ")
 		rest = tags.ReplaceAllString(rest, " ")
 		rest = regexp.MustCompile(`<[^>]*$|^[^<]*>`).ReplaceAllString(rest, " ")
 		for _, line := range strings.Split(rest, "\n") {

@@ -20,6 +20,7 @@ func TestPortalAPIKeys(t *testing.T) {
 	admin := newBrowser(t, e.http.URL)
 	admin.do("POST", "/portal/bootstrap", url.Values{"token": {tok}, "email": {"a@moh.gov.vn"}, "name": {"Admin"}, "password": {"correct horse battery"}})
 	admin.do("POST", "/portal/login", url.Values{"email": {"a@moh.gov.vn"}, "password": {"correct horse battery"}})
+	admin.enrolTOTP(e.clock.now())
 	admin.do("GET", "/portal/officials", nil)
 	admin.do("POST", "/portal/officials", url.Values{"email": {"o@moh.gov.vn"}, "name": {"O"}, "role": {"official"}, "password": {"another long password"}})
 

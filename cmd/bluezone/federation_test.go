@@ -238,7 +238,8 @@ func TestFederationTwoServers(t *testing.T) {
 	upload := func(dataDir, caseDir, base string) {
 		t.Helper()
 		code := strings.Fields(must("codes", "issue", "--data-dir", dataDir, "--date", time.Now().UTC().Format(time.DateOnly)))[0]
-		must("phone", "upload", "--dir", caseDir, "--server", base, "--code", code)
+		key := strings.Fields(must("apikey", "create", "--data-dir", dataDir, "--name", "vn.gov.bluezone"))[0]
+		must("phone", "upload", "--dir", caseDir, "--server", base, "--api-key", key, "--code", code)
 	}
 	p1, p2, q := filepath.Join(dir, "p1"), filepath.Join(dir, "p2"), filepath.Join(dir, "q")
 	must("phone", "create", "--dir", p1)
