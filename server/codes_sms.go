@@ -24,7 +24,7 @@ type SMSConfig struct {
 	LinkBase string
 	// CountryCode is put before national numbers (a leading 0): "84".
 	CountryCode string
-	// Location is the time zone {expires} is written in (default UTC).
+	// Location is the time zone {expires} is written in (default: Config.TimeZone).
 	Location *time.Location
 }
 
@@ -115,9 +115,10 @@ func (s *Server) SendCode(ctx context.Context, c *IssuedCode, phone, lang, by st
 	if loc == nil {
 		loc = time.UTC
 	}
-	expires := c.ExpiresAt.In(loc).Format("15:04 02/01/2006 MST")
+	at := c.ExpiresAt.In(loc)
+	expires := at.Format("15:04 ") + utcOffset(at) + at.Format(" 02/01/2006")
 	if lang == langEnglish {
-		expires = c.ExpiresAt.In(loc).Format("15:04 MST, 2 Jan 2006")
+		expires = at.Format("15:04 ") + utcOffset(at) + at.Format(", 2 Jan 2006")
 	}
 	link := ""
 	if s.cfg.SMS.LinkBase != "" {

@@ -216,8 +216,8 @@ func TestSMSFromThePortal(t *testing.T) {
 	if st != 200 || len(msgs) != 1 || !strings.Contains(html.UnescapeString(body), "was sent by SMS to +84••••••678") || issuedCodeRe.MatchString(body) {
 		t.Fatalf("send: %d, gateway got %v\n%s", st, msgs, body)
 	}
-	m := regexp.MustCompile(`^Code ([0-9a-z]{16}) until (\d\d:\d\d UTC, \d+ \w+ 2026): https://bluezone\.gov\.vn/v\?c=([0-9a-z]{16})$`).FindStringSubmatch(msgs[0].Body)
-	if m == nil || m[1] != m[3] || msgs[0].To != "+84912345678" || m[2] != "10:07 UTC, 21 Nov 2026" {
+	m := regexp.MustCompile(`^Code ([0-9a-z]{16}) until (\d\d:\d\d UTC\+7, \d+ \w+ 2026): https://bluezone\.gov\.vn/v\?c=([0-9a-z]{16})$`).FindStringSubmatch(msgs[0].Body)
+	if m == nil || m[1] != m[3] || msgs[0].To != "+84912345678" || m[2] != "17:07 UTC+7, 21 Nov 2026" {
 		t.Fatalf("message %+v", msgs[0])
 	}
 	if c, err := e.srv.LookupCode(context.Background(), msgs[0].ID); err != nil || c.Used {
@@ -228,7 +228,7 @@ func TestSMSFromThePortal(t *testing.T) {
 	}
 	// Vietnamese is the default, in its default template.
 	o.do("POST", "/portal/codes", url.Values{"report_type": {"RECURSIVE"}, "date": {"2026-11-18"}, "phone": {"+84 912 345 679"}})
-	if msgs := g.messages(); len(msgs) != 2 || !strings.HasPrefix(msgs[1].Body, "Bluezone: mã xác nhận của bạn là ") || !strings.Contains(msgs[1].Body, "10:22 20/11/2026 UTC") {
+	if msgs := g.messages(); len(msgs) != 2 || !strings.HasPrefix(msgs[1].Body, "Bluezone: mã xác nhận của bạn là ") || !strings.Contains(msgs[1].Body, "17:22 UTC+7 20/11/2026") {
 		t.Fatalf("Vietnamese message: %+v", msgs)
 	}
 
