@@ -175,6 +175,9 @@ var migrations = []string{
 	// issued code #N), so that its keys are not tied to the second they
 	// were confirmed or to the official who confirmed them.
 	`UPDATE codes SET ` + coarsenClaimed + ` WHERE claimed_at IS NOT NULL`,
+	// Callback requests of warned phones (store/callback.go): what the
+	// person sent is sealed by the server (AEAD), never in clear here.
+	callbacksMigration,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting
