@@ -113,6 +113,9 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if _, err := s.db.PruneAudit(ctx, now.Add(-auditRetention)); err != nil {
 		return res, err
 	}
+	if err := s.pruneCallbacks(ctx, now); err != nil {
+		return res, err
+	}
 	return res, s.writeIndex(ctx, now)
 }
 

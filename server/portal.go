@@ -128,6 +128,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 		s.settingsPage(w, r, pr, http.StatusOK, c, problems, "")
 	}))
 	mux.Handle("POST /portal/settings", s.authed(RoleAdmin, s.settingsForm))
+	s.callbackPortalRoutes(mux)
 	mux.Handle("GET /portal/audit", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		entries, err := s.db.Audit(r.Context(), 200)
 		if err != nil {

@@ -30,6 +30,7 @@ type Store interface {
 	PortalStore
 	Limiter
 	AuditPruner
+	CallbackStore
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	AddStat(ctx context.Context, day int64, name string, delta int64) error
 	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
@@ -150,6 +151,8 @@ type Config struct {
 	// a real case's phone may not be so quick, which is why this is never
 	// for production.
 	DemoReleaseNow bool
+	// Callback configures callback requests (server/callback.go).
+	Callback CallbackConfig
 }
 
 func (c *Config) defaults() {
@@ -226,6 +229,7 @@ type Server struct {
 	tokenKey   *ecdsa.PrivateKey
 	codeSecret []byte
 	metrics    *metrics
+	callbacks  *callbacks // server/callback.go
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
 
@@ -277,6 +281,9 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 	}
 	if s.codeSecret, err = hex.DecodeString(secret); err != nil {
 		return nil, fmt.Errorf("server: code secret: %w", err)
+	}
+	if err := s.initCallbacks(ctx); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
