@@ -52,6 +52,9 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_VERIFY_FAILURES_PER_MINUTE", "90", "verify-failures-per-minute", "90"},
 		{"BLUEZONE_INSTANCE_ID", "replica-a", "instance-id", "replica-a"},
 		{"BLUEZONE_DEMO_RELEASE_NOW", "true", "demo-release-now", "true"},
+		{"BLUEZONE_CALLBACK_KEY_FILE", "/run/secrets/callback.key", "callback-key-file", "/run/secrets/callback.key"},
+		{"BLUEZONE_CALLBACK_PER_ADDRESS_PER_HOUR", "20", "callback-per-address-per-hour", "20"},
+		{"BLUEZONE_CALLBACK_PER_MINUTE", "600", "callback-per-minute", "600"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {

@@ -41,6 +41,8 @@ type serverFlags struct {
 	// existing: the command works on the server's database and must not
 	// create a new one (the operator commands).
 	existing bool
+	// callback: serve only (serve_callback.go).
+	callback *callbackFlags
 }
 
 // envName finds the $BLUEZONE_* variable a flag's usage names.
@@ -101,6 +103,11 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	}
 	if f.demoReleaseNow != nil {
 		cfg.DemoReleaseNow = *f.demoReleaseNow
+	}
+	if f.callback != nil {
+		if err := f.callback.apply(&cfg, *f.dataDir); err != nil {
+			return nil, nil, err
+		}
 	}
 	if f.instanceID != nil {
 		cfg.InstanceID = *f.instanceID
@@ -218,6 +225,7 @@ func serveCommand() *command {
 					"ignoring EN's 2-hour embargo after a key stops being used, which keeps anyone from linking a case's\n"+
 					"current broadcasts to its published key; refused with --database-url or --s3-bucket, which are\n"+
 					"production set-ups [$BLUEZONE_DEMO_RELEASE_NOW=true]")
+			sf.callback = addCallbackFlags(fs)
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)
