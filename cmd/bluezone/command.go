@@ -32,7 +32,7 @@ func rootCommand() *command {
 	return &command{
 		name:    "bluezone",
 		summary: "privacy-preserving Bluetooth contact tracing (Exposure Notification compatible)",
-		subs:    []*command{serveCommand(), simCommand(), codesCommand(), phoneCommand(), keysCommand(), exportCommand(), riskCommand()},
+		subs:    []*command{serveCommand(), simCommand(), codesCommand(), phoneCommand(), keysCommand(), exportCommand(), riskCommand(), healthcheckCommand()},
 	}
 }
 
