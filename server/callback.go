@@ -48,18 +48,20 @@ type CallbackConfig struct {
 	// callback_unavailable (chaff is answered as always).
 	Keys [][]byte
 	// PerAddressPerHour bounds the requests, chaff included, of one client
-	// address (an IPv6 /64) in an hour (default 10).
+	// address (an IPv6 /64) in an hour (default 60: a carrier NAT with a
+	// thousand phones behind one address sends about 21 chaff requests an
+	// hour, and its real ones must still pass).
 	PerAddressPerHour int
 	// PerMinute bounds the real requests of the whole service, all
-	// replicas together, in a minute (default 300, ten times the peak a
-	// country of 30 000 cases a day with 10 warned contacts each would
-	// average).
+	// replicas together, in a minute (default 300: three times the
+	// average of a country with 30 000 cases a day, 10 warned contacts
+	// each, half of whom ask: 104 a minute).
 	PerMinute int
 }
 
 func (c *CallbackConfig) defaults() {
 	if c.PerAddressPerHour == 0 {
-		c.PerAddressPerHour = 10
+		c.PerAddressPerHour = 60
 	}
 	if c.PerMinute == 0 {
 		c.PerMinute = 300

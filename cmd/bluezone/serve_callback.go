@@ -34,7 +34,7 @@ func addCallbackFlags(fs *flag.FlagSet) *callbackFlags {
 			"file of the keys that seal callback requests at rest: one key a line, 64 hex digits (openssl rand -hex 32), the first seals,\n"+
 				"all open (rotation: docs/operations.md); every replica needs the same file. Empty: DATA_DIR/callback.key,\n"+
 				"made on first start [$BLUEZONE_CALLBACK_KEY_FILE]"),
-		perAddressPerHour: fs.Int("callback-per-address-per-hour", 10,
+		perAddressPerHour: fs.Int("callback-per-address-per-hour", 60,
 			"callback requests, chaff included, one client address (IPv6: /64) may send in an hour [$BLUEZONE_CALLBACK_PER_ADDRESS_PER_HOUR]"),
 		perMinute: fs.Int("callback-per-minute", 300,
 			"real callback requests the whole service takes in a minute, all replicas together [$BLUEZONE_CALLBACK_PER_MINUTE]"),
