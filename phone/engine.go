@@ -163,6 +163,9 @@ type state struct {
 	// StandInUntil: before this interval the phone broadcasts a stand-in
 	// identifier (see Engine.standInLocked); 0 when none.
 	StandInUntil uint32 `json:"stand_in_until,omitempty"`
+	// NextCallbackChaff: when the next chaff callback request is due
+	// (Unix seconds; phone/callback.go).
+	NextCallbackChaff int64 `json:"next_callback_chaff,omitempty"`
 }
 
 type dailyKey struct {

@@ -131,6 +131,9 @@ func (s *Server) ExportOnce(ctx context.Context) (*ExportResult, error) {
 	if err := s.db.PruneAccountTokens(ctx, now); err != nil {
 		return res, err
 	}
+	if err := s.pruneCallbacks(ctx, now); err != nil {
+		return res, err
+	}
 	extra, hookErr := s.hookedExports(ctx, now) // server/exporthook.go
 	return res, errors.Join(s.writeIndex(ctx, now, extra), hookErr)
 }

@@ -66,6 +66,7 @@ func (s *Server) Handler() http.Handler {
 	// A person who types the server's address wants the portal.
 	mux.Handle("GET /{$}", http.RedirectHandler("/portal/", http.StatusFound))
 	s.portalRoutes(mux)
+	s.callbackRoutes(mux)
 	return s.commonHeaders(mux)
 }
 

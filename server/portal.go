@@ -150,6 +150,7 @@ func (s *Server) portalRoutes(mux *http.ServeMux) {
 	}))
 	mux.Handle("POST /portal/settings", s.authed(RoleAdmin, s.settingsForm))
 	s.apiKeyRoutes(mux)
+	s.callbackPortalRoutes(mux)
 	mux.Handle("GET /portal/audit", s.authed(RoleAdmin, func(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 		entries, err := s.db.Audit(r.Context(), 200)
 		if err != nil {

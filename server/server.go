@@ -36,6 +36,7 @@ type Store interface {
 	AuditPruner
 	AppAPIStore
 	APIKeyStore
+	CallbackStore
 	SettingOrInit(ctx context.Context, name string, init func() (string, error)) (string, error)
 	AddStat(ctx context.Context, day int64, name string, delta int64) error
 	Stats(ctx context.Context, since int64) (map[int64]map[string]int64, error)
@@ -172,6 +173,8 @@ type Config struct {
 	// "today" (the latest date a code form takes) and statistics days are
 	// its calendar dates. Nil: Asia/Ho_Chi_Minh (DefaultTimeZone).
 	TimeZone *time.Location
+	// Callback configures callback requests (server/callback.go).
+	Callback CallbackConfig
 }
 
 func (c *Config) defaults() {
@@ -274,6 +277,7 @@ type Server struct {
 	revision   *revisionSealer // revision tokens of the EN publish API
 	metrics    *metrics
 	exportHook ExportHook // server/exporthook.go
+	callbacks  *callbacks // server/callback.go
 	// comparePassword is bcrypt.CompareHashAndPassword (tests count its calls).
 	comparePassword func(hash, password []byte) error
 	templates       *template.Template // the portal's, showing times in cfg.TimeZone
@@ -328,6 +332,9 @@ func New(ctx context.Context, cfg Config, db Store, blobs Blobs, log *slog.Logge
 		return nil, fmt.Errorf("server: code secret: %w", err)
 	}
 	if err := s.initAppAPI(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.initCallbacks(ctx); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -60,6 +60,7 @@ svg{background:#fafbfc;border:1px solid #e3e6ea;max-width:100%;height:auto}</sty
 <tr><th>{{t .Lang "true close contacts of uploaders, with the app"}}</th><td>{{.R.TrueContacts}}</td></tr>
 <tr><th>{{t .Lang "F1 warnings (true)"}}</th><td>{{.R.WarnedF1}} ({{.R.TruePositive}})</td></tr>
 <tr><th>{{t .Lang "F1 precision / recall"}}</th><td>{{printf "%.2f" .R.Precision}} / {{printf "%.2f" .R.Recall}}</td></tr>
+<tr><th>{{t .Lang "callback requests of warned F1 (from true F1)"}}</th><td>{{.R.Callbacks}} ({{.R.CallbacksTrueF1}})</td></tr>
 <tr><th>{{t .Lang "confirmed F1 (uploaded with RECURSIVE codes)"}}</th><td>{{.R.ConfirmedF1}} ({{.R.UploadsF1}})</td></tr>
 <tr><th>{{t .Lang "F2 warnings (true) — precision / recall"}}</th><td>{{.R.WarnedF2}} ({{.R.TruePositiveF2}}) — {{printf "%.2f" .R.PrecisionF2}} / {{printf "%.2f" .R.RecallF2}}</td></tr>
 <tr><th>{{t .Lang "days from confirmation to warning (mean)"}}</th><td>{{printf "%.1f" .R.MeanDelay}}</td></tr>

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -34,6 +35,21 @@ type Authority interface {
 	AppAPI() (apiKey, app string)
 	// Stats reports the server's side of the run.
 	Stats(ctx context.Context) (ServerStats, error)
+	// CallbackQueue returns the pending callback requests at sim time now,
+	// as officials see them in the portal.
+	CallbackQueue(ctx context.Context, now time.Time) ([]CallbackRequest, error)
+	// IssueCallbackCode gives the person who sent callback request id a
+	// code of type rt (RECURSIVE: with the request's exposure date), as an
+	// official does from the queue, which deletes the request.
+	IssueCallbackCode(ctx context.Context, id int64, rt export.ReportType, now time.Time) (string, error)
+}
+
+// CallbackRequest is a pending callback request as the authority reads it.
+type CallbackRequest struct {
+	ID           int64
+	PhoneNumber  string
+	Level        int
+	ExposureDate string // YYYY-MM-DD
 }
 
 // ServerStats is what the server did during a run.
@@ -74,21 +90,26 @@ type Result struct {
 	Precision    float64 `json:"precision_f1"`
 	Recall       float64 `json:"recall_f1"`
 
-	// F2: confirmed F1s publish with a RECURSIVE code; their contacts are warned F2.
-	ConfirmedF1    int           `json:"confirmed_f1"`
-	UploadsF1      int           `json:"uploads_f1"`
-	TrueContactsF2 int           `json:"true_close_contacts_of_f1_uploaders_with_app"`
-	WarnedF2       int           `json:"warned_f2"`
-	TruePositiveF2 int           `json:"true_positive_f2"`
-	PrecisionF2    float64       `json:"precision_f2"`
-	RecallF2       float64       `json:"recall_f2"`
-	MeanDelay      float64       `json:"mean_days_confirmation_to_warning"`
-	Sightings      int64         `json:"sightings_handled"`
-	StoredBytes    int64         `json:"stored_bytes_per_phone_mean"`
-	Wall           time.Duration `json:"-"`
-	WallSeconds    float64       `json:"wall_seconds"`
-	DailyNew       []int         `json:"daily_new_infections"`
-	DailyWarned    []int         `json:"daily_new_f1_warnings"`
+	// F2: warned F1s ask for a callback (Config.CallbackConsent); the
+	// authority calls each back and gives an F1 (RECURSIVE) code, which
+	// they publish with (Config.Consent); their contacts are warned F2.
+	// CallbacksTrueF1 counts the requests from true close contacts.
+	Callbacks       int           `json:"callback_requests"`
+	CallbacksTrueF1 int           `json:"callback_requests_from_true_f1"`
+	ConfirmedF1     int           `json:"confirmed_f1"`
+	UploadsF1       int           `json:"uploads_f1"`
+	TrueContactsF2  int           `json:"true_close_contacts_of_f1_uploaders_with_app"`
+	WarnedF2        int           `json:"warned_f2"`
+	TruePositiveF2  int           `json:"true_positive_f2"`
+	PrecisionF2     float64       `json:"precision_f2"`
+	RecallF2        float64       `json:"recall_f2"`
+	MeanDelay       float64       `json:"mean_days_confirmation_to_warning"`
+	Sightings       int64         `json:"sightings_handled"`
+	StoredBytes     int64         `json:"stored_bytes_per_phone_mean"`
+	Wall            time.Duration `json:"-"`
+	WallSeconds     float64       `json:"wall_seconds"`
+	DailyNew        []int         `json:"daily_new_infections"`
+	DailyWarned     []int         `json:"daily_new_f1_warnings"`
 
 	// The same city and seed without the app (nobody warned, nobody quarantined).
 	InfectionsWithoutApp int   `json:"infections_without_app"`
@@ -493,28 +514,71 @@ func (r *run) endOfDay(ctx context.Context, day int) error {
 			res.WarnedF2++
 		}
 	}
-	// The authority traces today's F1 warnings: those who really were close
-	// to a case are confirmed F1 and get a RECURSIVE code with the exposure date.
+	return r.workCallbacks(ctx, toSync, day, morning)
+}
+
+// callbackNumber is the phone number a simulated person gives.
+func callbackNumber(id int) string { return fmt.Sprintf("+8490%07d", id) }
+
+// asksCallback draws, once per person and apart from every other random
+// stream of the run (so that the city is the same at any consent rate),
+// whether a warned person asks to be called back.
+func (r *run) asksCallback(p *person) bool {
+	return mrand.New(mrand.NewPCG(r.cfg.Seed, 0xca11bac<<32|uint64(p.id))).Float64() < r.cfg.CallbackConsent
+}
+
+// workCallbacks lets today's warned F1s ask for a callback, then works the
+// authority's queue as an official does. The authority knows only what the
+// request says: it cannot tell a true close contact of an anonymous case
+// from a false warning on the telephone, so it gives an F1 (RECURSIVE)
+// code, with the warning's date, to everyone it calls back. The simulator
+// alone knows who was really close, for the figures.
+func (r *run) workCallbacks(ctx context.Context, toSync []*person, day int, morning time.Time) error {
+	res := r.res
+	byNumber := map[string]*person{}
 	for _, p := range toSync {
-		if p.warnedF1Day != day+1 || p.f1Exposure >= 0 {
+		if p.warnedF1Day != day+1 || p.callbackAsked || !r.asksCallback(p) {
 			continue
 		}
-		exposure := r.closeContactDay(p)
-		if exposure < 0 {
-			continue
+		p.callbackAsked = true
+		if _, err := p.phone.RequestCallback(ctx, r.fullClient, callbackNumber(p.id), morning.Unix()); err != nil {
+			return fmt.Errorf("sim: callback of person %d: %w", p.id, err)
 		}
-		p.f1Exposure = exposure
-		res.ConfirmedF1++
-		if !p.consents {
-			continue
+		byNumber[callbackNumber(p.id)] = p
+		res.Callbacks++
+		if r.closeContactDay(p) >= 0 {
+			res.CallbacksTrueF1++
 		}
-		if err := r.upload(ctx, p, export.ReportRecursive, w.dayStart(exposure), morning); err != nil {
+	}
+	for {
+		queue, err := r.auth.CallbackQueue(ctx, morning)
+		if err != nil || len(queue) == 0 {
 			return err
 		}
-		p.f1Uploaded = true
-		res.UploadsF1++
+		for _, c := range queue {
+			code, err := r.auth.IssueCallbackCode(ctx, c.ID, export.ReportRecursive, morning)
+			if err != nil {
+				return err
+			}
+			p := byNumber[c.PhoneNumber]
+			if p == nil {
+				return fmt.Errorf("sim: callback request #%d from %s, whom nobody of today asked for", c.ID, c.PhoneNumber)
+			}
+			res.ConfirmedF1++
+			p.f1Exposure = r.closeContactDay(p)
+			if !p.consents {
+				continue
+			}
+			for _, k := range p.phone.DiagnosisKeys(0, morning.Unix()) {
+				r.owners[k.TEK] = p.id
+			}
+			if _, err := p.phone.Upload(ctx, r.fullClient, code, morning.Unix()); err != nil {
+				return fmt.Errorf("sim: RECURSIVE upload of person %d: %w", p.id, err)
+			}
+			p.f1Uploaded = true
+			res.UploadsF1++
+		}
 	}
-	return nil
 }
 
 // mustSync returns the phones that sync this morning, in order: the
@@ -661,15 +725,18 @@ func (r *run) evaluate() {
 		}
 	}
 
-	// F2: close to an F1 who published, from the F1's exposure day until the
-	// upload (RECURSIVE keys cover only those days); F1s themselves excluded.
+	// F2: close to a true F1 who published, from the day of the F1's true
+	// close contact until the upload (RECURSIVE keys cover only the days
+	// from the warning's date, which may miss some); F1s themselves
+	// excluded. Contacts of false F1s who published are warned F2 too, and
+	// count against F2 precision.
 	for _, b := range w.people {
 		if _, isF1 := truth[b.id]; b.phone == nil || isF1 {
 			continue
 		}
 		for _, ct := range r.contacts[b.id] {
 			f, d := w.people[ct.other], int(ct.day)
-			if f.f1Uploaded && d >= f.f1Exposure && d < f.warnedF1Day {
+			if f.f1Uploaded && f.f1Exposure >= 0 && d >= f.f1Exposure && d < f.warnedF1Day {
 				res.TrueContactsF2++
 				if b.warnedF2Day >= 0 {
 					res.TruePositiveF2++

@@ -42,13 +42,17 @@ type Config struct {
 	// ScanBehaviour names how phones scan (ScanBehaviourNames); Realistic
 	// lets each phone scan as its OS does.
 	ScanBehaviour string
+	// CallbackConsent is the share of warned F1 app users who ask the
+	// authority to call them back (phone.Engine.RequestCallback): the only
+	// way the authority learns of them, and so of F2 warnings.
+	CallbackConsent float64
 }
 
 // DefaultConfig is the small run `bluezone sim` makes with no flags.
 func DefaultConfig() Config {
 	return Config{
 		Seed: 1, People: 600, Days: 14, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
-		Uptake: 0.6, IOSShare: 0.3, Consent: 0.8, InitialInfected: 8, Transmission: 0.0015,
+		Uptake: 0.6, IOSShare: 0.3, Consent: 0.8, CallbackConsent: 0.5, InitialInfected: 8, Transmission: 0.0015,
 		Risk: risk.DefaultConfig(), FullSyncPhones: 500,
 		Radio: DefaultRadio(), ScanBehaviour: Realistic,
 	}
@@ -63,7 +67,7 @@ func (c Config) Validate() error {
 	if c.Days < 1 || c.Days > 60 {
 		errs = append(errs, fmt.Errorf("days %d: want 1..60", c.Days))
 	}
-	for name, v := range map[string]float64{"uptake": c.Uptake, "ios share": c.IOSShare, "consent": c.Consent} {
+	for name, v := range map[string]float64{"uptake": c.Uptake, "ios share": c.IOSShare, "consent": c.Consent, "callback consent": c.CallbackConsent} {
 		if v < 0 || v > 1 {
 			errs = append(errs, fmt.Errorf("%s %v: want 0..1", name, v))
 		}
@@ -145,8 +149,10 @@ type person struct {
 	phone        *phone.Engine
 	warnedF1Day  int // -1 until warned
 	warnedF2Day  int // -1 until warned F2
-	// f1Exposure is the day of the contact for which the authority confirmed
-	// this person as F1 (-1: not confirmed F1); f1Uploaded when they published.
+	// f1Exposure is, for a person the authority gave an F1 code after a
+	// callback, the day of their true close contact with a case that
+	// published (-1: none, a false F1 warning, or no F1 code); f1Uploaded
+	// when they published with the code.
 	f1Exposure  int
 	f1Uploaded  bool
 	uploaded    bool
@@ -164,6 +170,8 @@ type person struct {
 	// broadcasts from adv.RotateAt.
 	adv, next *phone.Advertisement
 	storage   *phoneStorage
+	// callbackAsked: the person asked the authority to call back.
+	callbackAsked bool
 }
 
 // world is the population and its places.

@@ -223,6 +223,9 @@ var migrations = []string{
 	`ALTER TABLE keys ADD COLUMN revised_at BIGINT;
 	CREATE INDEX keys_revised_at ON keys (revised_at)`,
 	federationSchema, // store/federation.go
+	// Callback requests of warned phones (store/callback.go): what the
+	// person sent is sealed by the server (AEAD), never in clear here.
+	callbacksMigration,
 }
 
 // coarsenClaimed is what claiming a code does to its row besides setting

@@ -32,7 +32,7 @@ func rootCommand() *command {
 	return &command{
 		name:    "bluezone",
 		summary: "privacy-preserving Bluetooth contact tracing (Exposure Notification compatible)",
-		subs:    []*command{serveCommand(), simCommand(), codesCommand(), adminCommand(), apikeyCommand(), phoneCommand(), keysCommand(), exportCommand(), riskCommand(), signingKeyCommand()},
+		subs:    []*command{serveCommand(), simCommand(), codesCommand(), adminCommand(), apikeyCommand(), phoneCommand(), keysCommand(), exportCommand(), riskCommand(), signingKeyCommand(), healthcheckCommand()},
 	}
 }
 

@@ -69,6 +69,9 @@ func TestServeFlagsFromEnvironment(t *testing.T) {
 		{"BLUEZONE_FOLLOW", "AA,https://aa.example/exports/index.txt,aa.pem; BB,https://bb.example/index.txt,bb.pem", "follow",
 			"AA,https://aa.example/exports/index.txt,aa.pem;BB,https://bb.example/index.txt,bb.pem"},
 		{"BLUEZONE_FOLLOW_EVERY", "5m", "follow-every", "5m0s"},
+		{"BLUEZONE_CALLBACK_KEY_FILE", "/run/secrets/callback.key", "callback-key-file", "/run/secrets/callback.key"},
+		{"BLUEZONE_CALLBACK_PER_ADDRESS_PER_HOUR", "20", "callback-per-address-per-hour", "20"},
+		{"BLUEZONE_CALLBACK_PER_MINUTE", "600", "callback-per-minute", "600"},
 	}
 	named := map[string]bool{}
 	for _, tt := range tests {

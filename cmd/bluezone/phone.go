@@ -31,7 +31,8 @@ func phoneCommand() *command {
 		name:    "phone",
 		summary: "a virtual phone kept in a directory: play both sides of a contact from the shell",
 		subs: []*command{phoneCreateCommand(), phoneAdvertiseCommand(), phoneHearCommand(),
-			phoneScanCommand(), phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand()},
+			phoneScanCommand(), phonePinCommand(), phoneMatchCommand(), phoneSyncCommand(), phoneUploadCommand(), phoneStatusCommand(), phoneKeysCommand(),
+			phoneCallbackCommand()},
 	}
 }
 

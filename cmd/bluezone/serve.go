@@ -46,6 +46,8 @@ type serverFlags struct {
 	existing bool
 
 	sms *smsFlags // serve only
+	// callback: serve only (serve_callback.go).
+	callback *callbackFlags
 }
 
 // envName finds the $BLUEZONE_* variable a flag's usage names.
@@ -120,6 +122,11 @@ func (f *serverFlags) open(ctx context.Context, log *slog.Logger) (*server.Serve
 	if f.sms != nil {
 		var err error
 		if cfg.SMS, err = f.sms.config(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if f.callback != nil {
+		if err := f.callback.apply(&cfg, *f.dataDir); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -248,6 +255,7 @@ func serveCommand() *command {
 					"current broadcasts to its published key; refused with --database-url or --s3-bucket, which are\n"+
 					"production set-ups [$BLUEZONE_DEMO_RELEASE_NOW=true]")
 			sf.sms = addSMSFlags(fs)
+			sf.callback = addCallbackFlags(fs)
 			return func(ctx context.Context, st *stdio, args []string) error {
 				if len(args) != 0 {
 					return usageErrorf("serve: unexpected arguments %q", args)

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -84,6 +85,24 @@ func (a *simAuthority) AppAPI() (string, string) { return a.key, simApp }
 // simApp is the name the simulated phones' app is registered under.
 const simApp = "vn.gov.bluezone"
 
+func (a *simAuthority) CallbackQueue(ctx context.Context, now time.Time) ([]sim.CallbackRequest, error) {
+	a.setNow(now)
+	q, err := a.srv.CallbackQueue(ctx, 1000)
+	out := make([]sim.CallbackRequest, 0, len(q))
+	for _, v := range q {
+		out = append(out, sim.CallbackRequest{ID: v.ID, PhoneNumber: v.PhoneNumber, Level: v.Level, ExposureDate: v.ExposureDate})
+	}
+	return out, err
+}
+
+func (a *simAuthority) IssueCallbackCode(ctx context.Context, id int64, rt export.ReportType, now time.Time) (string, error) {
+	a.setNow(now)
+	c, _, err := a.srv.IssueCodeForCallback(ctx, id, server.IssueRequest{ReportType: rt, IssuedBy: "simulated health authority"})
+	if err != nil {
+		return "", err
+	}
+	return c.Code, nil
+}
 func (a *simAuthority) PublicKeyPEM() []byte { return a.pem }
 
 func simCommand() *command {
@@ -109,6 +128,8 @@ func simCommand() *command {
 			fs.Float64Var(&cfg.Uptake, "uptake", d.Uptake, "share of people with the app")
 			fs.Float64Var(&cfg.IOSShare, "ios-share", d.IOSShare, "share of app users on iOS")
 			fs.Float64Var(&cfg.Consent, "consent", d.Consent, "share of confirmed app users who upload")
+			fs.Float64Var(&cfg.CallbackConsent, "callback-consent", d.CallbackConsent,
+				"share of warned F1 app users who ask the authority to call them back; the authority gives each an F1\n(RECURSIVE) code, and F2 warnings come only this way (docs/simulator.md says why 0.5)")
 			fs.IntVar(&cfg.InitialInfected, "initial-infected", d.InitialInfected, "people infected on day 0")
 			fs.Float64Var(&cfg.Transmission, "transmission", d.Transmission, "infection hazard per minute at 1 m or closer")
 			fs.IntVar(&cfg.FullSyncPhones, "full-sync", d.FullSyncPhones, "phones that sync in full every morning, as real phones do (the download, time and battery figures are theirs);\nthe others sync only when new keys are of someone they were in a place with, which gives the same warnings")
@@ -247,6 +268,7 @@ var simFigures = []struct {
 	{"F1 warnings", count(func(r *sim.Result) int { return r.WarnedF1 })},
 	{"F1 precision", func(r *sim.Result) (float64, bool) { return r.Precision, r.WarnedF1 > 0 }},
 	{"F1 recall", func(r *sim.Result) (float64, bool) { return r.Recall, r.TrueContacts > 0 }},
+	{"callback requests", count(func(r *sim.Result) int { return r.Callbacks })},
 	{"F2 warnings", count(func(r *sim.Result) int { return r.WarnedF2 })},
 	{"F2 precision", func(r *sim.Result) (float64, bool) { return r.PrecisionF2, r.WarnedF2 > 0 }},
 	{"F2 recall", func(r *sim.Result) (float64, bool) { return r.RecallF2, r.TrueContactsF2 > 0 }},
@@ -399,8 +421,14 @@ func runSim(ctx context.Context, cfg sim.Config, dir string, progress io.Writer)
 	if err != nil {
 		return nil, err
 	}
-	// Small padding and 6-hour batches keep the downloads of a whole city cheap.
-	srv, err := server.New(ctx, server.Config{ExportPeriod: 6 * time.Hour, MinBatchKeys: 10}, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	// Small padding and 6-hour batches keep the downloads of a whole city
+	// cheap. Every phone reaches the server from loopback: no callback
+	// limit may stand in their way.
+	callbackKey := make([]byte, server.CallbackKeySize)
+	rand.Read(callbackKey)
+	srv, err := server.New(ctx, server.Config{ExportPeriod: 6 * time.Hour, MinBatchKeys: 10,
+		Callback: server.CallbackConfig{Keys: [][]byte{callbackKey}, PerAddressPerHour: 1 << 30, PerMinute: 1 << 30}},
+		db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		return nil, err
 	}
@@ -442,6 +470,7 @@ func printSimResult(w io.Writer, r *sim.Result, language string) {
 	row("F1 precision", fmt.Sprintf("%.2f", r.Precision))
 	row("F1 recall", fmt.Sprintf("%.2f", r.Recall))
 	row("days from confirmation to warning (mean)", fmt.Sprintf("%.1f", r.MeanDelay))
+	row("callback requests of warned F1 (from true F1)", fmt.Sprintf("%d (%d)", r.Callbacks, r.CallbacksTrueF1))
 	row("confirmed F1 (uploaded, RECURSIVE)", fmt.Sprintf("%d (%d)", r.ConfirmedF1, r.UploadsF1))
 	row("true close contacts of F1 uploaders, with the app", r.TrueContactsF2)
 	row("F2 warnings (true)", fmt.Sprintf("%d (%d)", r.WarnedF2, r.TruePositiveF2))
