@@ -67,6 +67,13 @@ func TestCallbackQueueInABrowser(t *testing.T) {
 		chromedp.SendKeys(`input[name=email]`, "official@moh.gov.vn"),
 		chromedp.SendKeys(`input[name=password]`, "a long enough password"),
 		chromedp.Click(`#signin`),
+		chromedp.WaitVisible(`#totp-secret`))
+	// The first account is an administrator: it enrols a second factor first.
+	step("enrol a second factor",
+		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
+		chromedp.Click(`#totp-confirm`),
+		chromedp.WaitVisible(`#totp-status`),
+		chromedp.Navigate(e.http.URL+"/portal/codes"),
 		chromedp.WaitVisible(`#issue`))
 	step("open the queue from the menu", chromedp.Click(`header a[href="/portal/callbacks"]`), chromedp.WaitVisible(`#queue`))
 	if q := text(`#queue`); !strings.Contains(q, "+84912345678") || !strings.Contains(q, "0987654321") || !strings.Contains(q, "Tiếng Việt") {

@@ -327,6 +327,7 @@ func signIn(t *testing.T, e *env) *browser {
 	if st, _ := b.do("POST", "/portal/login", url.Values{"email": {"o@moh.gov.vn"}, "password": {"correct horse battery"}}); st != 200 {
 		t.Fatalf("sign in: %d", st)
 	}
+	b.enrolTOTP(e.clock.now()) // the first account is an administrator
 	return b
 }
 

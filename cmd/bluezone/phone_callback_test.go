@@ -70,7 +70,11 @@ func TestPhoneCallback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	must("phone", "upload", "--dir", a, "--server", hs.URL, "--code", code.Code, "--at", "2026-11-20T10:07:00Z")
+	apiKey, err := srv.CreateAPIKey(ctx, "vn.gov.bluezone", "android", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	must("phone", "upload", "--dir", a, "--server", hs.URL, "--api-key", apiKey.Key, "--code", code.Code, "--at", "2026-11-20T10:07:00Z")
 	mu.Lock()
 	clock = clock.Add(time.Hour)
 	mu.Unlock()
