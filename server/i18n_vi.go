@@ -238,4 +238,13 @@ var vietnamese = map[string]string{
 	"given twice":                                   "bị nhập hai lần",
 	"Calibration of phone models":                   "Hiệu chỉnh theo dòng điện thoại",
 	"the corrections of %q must stay within ±40 dB": "mức hiệu chỉnh của %q phải nằm trong khoảng ±40 dB",
+
+	// Officials page (officials branch)
+	"(your account)":    "(tài khoản của bạn)",
+	"Set-password link": "Liên kết đặt mật khẩu",
+	"Pass it on to the account's owner yourself, by a channel you trust; it works once.":                     "Hãy tự chuyển liên kết này cho chủ tài khoản qua một kênh bạn tin cậy; liên kết chỉ dùng được một lần.",
+	"Instead, give a one-time set-password link (leave the password empty): the owner chooses the password.": "Hoặc cấp liên kết đặt mật khẩu dùng một lần (để trống ô mật khẩu): chủ tài khoản tự chọn mật khẩu.",
+	"Either type an initial password or ask for a set-password link, not both: nothing was created.":         "Hãy nhập mật khẩu ban đầu hoặc chọn cấp liên kết đặt mật khẩu, không chọn cả hai: chưa có tài khoản nào được tạo.",
+	"Type an initial password, or ask for a set-password link instead.":                                      "Hãy nhập mật khẩu ban đầu, hoặc chọn cấp liên kết đặt mật khẩu.",
+	"Account %s created. It has no password until its owner sets one with the link below.":                   "Đã tạo tài khoản %s. Tài khoản chưa có mật khẩu cho đến khi chủ tài khoản tự đặt bằng liên kết dưới đây.",
 }

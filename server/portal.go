@@ -307,13 +307,23 @@ func sameOrigin(r *http.Request) bool {
 	return host == r.Host
 }
 
-func checkNewAccount(email, name, password string) (string, error) {
+// checkNewIdentity checks a new account's email and name.
+func checkNewIdentity(email, name string) error {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > maxEmailBytes {
-		return "", problemf("%q is not an email address.", cut(email, maxEmailBytes))
+		return problemf("%q is not an email address.", cut(email, maxEmailBytes))
 	}
 	if strings.TrimSpace(name) == "" {
-		return "", problemf("The name is required.")
+		return problemf("The name is required.")
+	}
+	return nil
+}
+
+// checkNewAccount checks a new account's email, name and password, and
+// hashes the password.
+func checkNewAccount(email, name, password string) (string, error) {
+	if err := checkNewIdentity(email, name); err != nil {
+		return "", err
 	}
 	if len(password) < minPasswordLength {
 		return "", problemf("The password must have at least %d characters.", minPasswordLength)
@@ -438,40 +448,101 @@ func (s *Server) revokeCodeForm(w http.ResponseWriter, r *http.Request, pr *port
 	s.codesPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Code #%d revoked; %d published keys will be withdrawn in the next export.", id, n))
 }
 
+// officialsData is the officials page: the accounts, and the one-time
+// set-password link of an account just created without a password.
+type officialsData struct {
+	Rows    []officialRow
+	Link    string // shown only on the answer to the creation
+	Expires time.Time
+}
+
+// officialRow is one account as the page shows it: no hashes, no secrets.
+type officialRow struct {
+	ID                  int64
+	Email, Name, Role   string
+	Disabled, TOTP, Own bool // TOTP: a second factor is enrolled; Own: the signed-in admin's
+}
+
 func (s *Server) officialsPage(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg, notice string) {
+	s.officialsPageWith(w, r, pr, status, errMsg, notice, officialsData{})
+}
+
+func (s *Server) officialsPageWith(w http.ResponseWriter, r *http.Request, pr *portalRequest, status int, errMsg, notice string, d officialsData) {
 	list, err := s.db.Officials(r.Context())
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	p := s.page(pr, "Officials", list)
+	for _, o := range list {
+		d.Rows = append(d.Rows, officialRow{ID: o.ID, Email: o.Email, Name: o.Name, Role: o.Role,
+			Disabled: o.Disabled, TOTP: o.TOTPSecret != "", Own: o.ID == pr.me.ID})
+	}
+	p := s.page(pr, "Officials", d)
 	p.Error, p.Notice = errMsg, notice
 	s.render(w, r, status, "officials.html", p)
 }
 
+// createOfficialForm adds an account with the initial password typed, or,
+// with "link" checked, with no usable password and a one-time set-password
+// link (as 'bluezone admin create' without --password-stdin): then nobody
+// but the owner ever knows the password.
 func (s *Server) createOfficialForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
+	ctx := r.Context()
 	email := strings.ToLower(strings.TrimSpace(r.PostFormValue("email")))
-	role := r.PostFormValue("role")
-	if !slices.Contains([]string{RoleAdmin, RoleOfficial, RoleViewer}, role) {
+	name, role, password := r.PostFormValue("name"), r.PostFormValue("role"), r.PostFormValue("password")
+	byLink := r.PostFormValue("link") == "on"
+	if !slices.Contains(Roles, role) {
 		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Choose a role."), "")
 		return
 	}
-	hash, err := checkNewAccount(email, r.PostFormValue("name"), r.PostFormValue("password"))
-	if err != nil {
+	switch {
+	case byLink && password != "":
+		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Either type an initial password or ask for a set-password link, not both: nothing was created."), "")
+		return
+	case !byLink && password == "":
+		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Type an initial password, or ask for a set-password link instead."), "")
+		return
+	}
+	if !byLink {
+		hash, err := checkNewAccount(email, name, password)
+		if err != nil {
+			s.officialsPage(w, r, pr, http.StatusBadRequest, localize(pr.lang, err), "")
+			return
+		}
+		if _, err := s.db.CreateOfficial(ctx, store.Official{Email: email, Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now()}); err != nil {
+			s.officialsPage(w, r, pr, http.StatusConflict, translate(pr.lang, "An account with this email exists already."), "")
+			return
+		}
+		s.audit(ctx, pr.me.Email, "create_official", email+" as "+role)
+		s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s created.", email))
+		return
+	}
+	if err := checkNewIdentity(email, name); err != nil {
 		s.officialsPage(w, r, pr, http.StatusBadRequest, localize(pr.lang, err), "")
 		return
 	}
-	if _, err := s.db.CreateOfficial(r.Context(), store.Official{Email: email, Name: r.PostFormValue("name"), Role: role, PasswordHash: hash, CreatedAt: s.now()}); err != nil {
+	// Audited as create_official, then password_reset_issued.
+	id, tok, expires, err := s.CreateOfficialAccount(ctx, pr.me.Email, email, name, role, "")
+	switch {
+	case err != nil && id == 0:
 		s.officialsPage(w, r, pr, http.StatusConflict, translate(pr.lang, "An account with this email exists already."), "")
-		return
+	case err != nil:
+		s.fail(w, r, err)
+	default:
+		s.officialsPageWith(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s created. It has no password until its owner sets one with the link below.", email),
+			officialsData{Link: s.baseURL(r) + ResetLinkPath(tok), Expires: expires})
 	}
-	s.audit(r.Context(), pr.me.Email, "create_official", email+" as "+role)
-	s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s created.", email))
 }
 
+// disableOfficialForm disables another account (never one's own: a slip
+// would lock the administrator out) and ends its sessions.
 func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr *portalRequest) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id == pr.me.ID {
+	if err != nil {
+		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
+		return
+	}
+	if id == pr.me.ID {
 		s.officialsPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "You cannot disable your own account."), "")
 		return
 	}
@@ -480,10 +551,17 @@ func (s *Server) disableOfficialForm(w http.ResponseWriter, r *http.Request, pr 
 		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
 		return
 	}
-	if err := s.db.SetOfficialDisabled(r.Context(), id, true); err != nil {
+	// SetOfficialDisabled audits disable_official; the store refuses the
+	// last enabled administrator under its lock (two admins disabling each
+	// other at once leave one).
+	switch err := s.SetOfficialDisabled(r.Context(), pr.me.Email, id, true); {
+	case errors.Is(err, store.ErrLastAdmin):
+		s.officialsPage(w, r, pr, http.StatusConflict, translate(pr.lang, "This is the last enabled administrator: make another account an administrator first."), "")
+	case errors.Is(err, store.ErrNotFound):
+		s.errorPage(w, r, http.StatusNotFound, "There is no such page.")
+	case err != nil:
 		s.fail(w, r, err)
-		return
+	default:
+		s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s disabled.", o.Email))
 	}
-	s.audit(r.Context(), pr.me.Email, "disable_official", o.Email)
-	s.officialsPage(w, r, pr, http.StatusOK, "", translatef(pr.lang, "Account %s disabled.", o.Email))
 }
