@@ -51,6 +51,7 @@ func (b *browser) postBody(path, contentType string, body []byte) (int, string) 
 	b.t.Helper()
 	req, _ := http.NewRequest("POST", b.base+path, bytes.NewReader(body))
 	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Accept-Language", "en") // as newBrowser's requests: the tests read English pages
 	resp, err := b.c.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

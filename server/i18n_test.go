@@ -45,7 +45,7 @@ func catalogueKeys(t *testing.T) map[string]string {
 		})
 	}
 	// The argument that is the text, by function (methods by their name).
-	textArg := map[string]int{"translate": 1, "translatef": 1, "problemf": 0, "errorPage": 3, "page": 1}
+	textArg := map[string]int{"translate": 1, "translatef": 1, "problemf": 0, "errorPage": 3, "page": 1, "resetPage": 4, "loginPage": 3, "totpLoginPage": 3}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
