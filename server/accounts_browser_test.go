@@ -125,6 +125,9 @@ func TestAccountsInABrowser(t *testing.T) {
 		chromedp.WaitVisible(`#totp-all`),
 		chromedp.Click(`#totp-all`),
 		chromedp.Click(`#totp-policy`),
+		// The box is checked on the page before the post too: wait for
+		// the answer's notice, or the screenshot races the navigation.
+		chromedp.WaitVisible(`p.notice`),
 		chromedp.WaitVisible(`#totp-all:checked`))
 	shot("accounts-totp-policy.png")
 	if all, err := e.db.Setting(ctx0, "totp_required_for_all"); err != nil || all != "true" {
