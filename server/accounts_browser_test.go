@@ -3,8 +3,6 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +24,7 @@ func browserTOTPCode(t *testing.T, shownSecret string, at time.Time) string {
 // CSP), enrols with a code, signs out, signs in again with password and
 // code, and issues a password reset link that opens its page.
 func TestAccountsInABrowser(t *testing.T) {
-	exe := chromium(t)
+	chromium(t) // skips before any set-up when there is no browser
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	ctx0 := context.Background()
 	if _, _, _, err := e.srv.CreateOfficialAccount(ctx0, "test", "admin@moh.gov.vn", "Admin", server.RoleAdmin, officialPassword); err != nil {
@@ -35,50 +33,9 @@ func TestAccountsInABrowser(t *testing.T) {
 	if _, _, _, err := e.srv.CreateOfficialAccount(ctx0, "test", "o@moh.gov.vn", "Nguyễn Văn O", server.RoleOfficial, officialPassword); err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1000, 800))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	stop := time.AfterFunc(60*time.Second, cancel)
-	defer stop.Stop()
-	started := false
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx := ctx
-		if started {
-			var c context.CancelFunc
-			sctx, c = context.WithTimeout(ctx, 15*time.Second)
-			defer c()
-		}
-		started = true
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
-	}
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil || len(png) < 1000 {
-			t.Fatalf("screenshot %s: %v", name, err)
-		}
-		if dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR"); dir != "" {
-			os.WriteFile(filepath.Join(dir, name), png, 0o644)
-		}
-	}
+	c := newChrome(t, 1000, 800, 60*time.Second)
+	ctx, step, text := c.ctx, c.step, c.text
+	shot := func(name string) { c.shot(name) }
 	step("sign in with the password",
 		chromedp.Navigate(e.http.URL+"/portal/login"),
 		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),

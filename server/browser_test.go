@@ -37,49 +37,14 @@ func chromium(t *testing.T) string {
 // headless Chromium: first administrator, sign-in, a code, risk settings,
 // the statistics, an app's API key.
 func TestPortalInABrowser(t *testing.T) {
-	exe := chromium(t)
+	chromium(t) // skips before any set-up when there is no browser
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	tok, err := e.srv.BootstrapToken(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	// chromedp wants no deadline on the browser's first context: a timer
-	// stops a hung browser instead.
-	stop := time.AfterFunc(60*time.Second, cancel)
-	defer stop.Stop()
-
-	started := false
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx := ctx
-		if started { // only after the browser runs may a step have a deadline
-			var c context.CancelFunc
-			sctx, c = context.WithTimeout(ctx, 15*time.Second)
-			defer c()
-		}
-		started = true
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
-	}
+	c := newChrome(t, 1200, 900, 60*time.Second)
+	ctx, step, text := c.ctx, c.step, c.text
 	step("create the first administrator",
 		chromedp.Navigate(e.http.URL+"/portal/bootstrap?token="+tok),
 		chromedp.SendKeys(`input[name=email]`, "admin@moh.gov.vn"),
@@ -157,4 +122,67 @@ func TestPortalInABrowser(t *testing.T) {
 	if dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR"); dir != "" { // for a person to look at (quality 100 makes a PNG)
 		os.WriteFile(filepath.Join(dir, "portal-codes.png"), shot, 0o644)
 	}
+}
+
+// chrome is one test's headless Chromium, with steps that fail the test
+// with what the page says.
+type chrome struct {
+	t       *testing.T
+	ctx     context.Context
+	started bool
+}
+
+// newChrome starts Chromium at a window of width × height. chromedp wants
+// no deadline on the browser's first context: a timer stops a hung browser
+// after limit instead, and every step after the first has 15 seconds.
+func newChrome(t *testing.T, width, height int, limit time.Duration, extra ...chromedp.ExecAllocatorOption) *chrome {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height))
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), append(opts, extra...)...)
+	ctx, cancel := chromedp.NewContext(actx)
+	stop := time.AfterFunc(limit, cancel)
+	t.Cleanup(func() { stop.Stop(); cancel(); cancelA() })
+	return &chrome{t: t, ctx: ctx}
+}
+
+func (c *chrome) step(what string, steps ...chromedp.Action[chromedp.Void]) {
+	c.t.Helper()
+	sctx := c.ctx
+	if c.started { // only after the browser runs may a step have a deadline
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(c.ctx, 15*time.Second)
+		defer cancel()
+	}
+	c.started = true
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		body, _ := chromedp.Run(c.ctx, chromedp.Text(`body`))
+		c.t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
+	}
+}
+
+func (c *chrome) text(sel string) string {
+	c.t.Helper()
+	v, err := chromedp.Run(c.ctx, chromedp.Text(sel))
+	if err != nil {
+		c.t.Fatalf("read %s: %v", sel, err)
+	}
+	return v
+}
+
+// shot takes a screenshot of the whole page, kept in $BLUEZONE_SCREENSHOT_DIR
+// when it is set, for a person to look at.
+func (c *chrome) shot(name string) []byte {
+	c.t.Helper()
+	png, err := chromedp.Run(c.ctx, chromedp.FullScreenshot(100))
+	if err != nil || len(png) < 1000 {
+		c.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR"); dir != "" {
+		os.WriteFile(filepath.Join(dir, name), png, 0o644)
+	}
+	return png
 }

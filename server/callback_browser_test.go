@@ -19,7 +19,7 @@ import (
 // TestCallbackQueueInABrowser: an official opens the queue in headless
 // Chromium, issues an F1 code from a request and marks another handled.
 func TestCallbackQueueInABrowser(t *testing.T) {
-	exe := chromium(t)
+	chromium(t) // skips before any set-up when there is no browser
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{Callback: server.CallbackConfig{Keys: [][]byte{callbackKey()}}})
 	now := e.clock.now()
 	for _, r := range []api.CallbackRequest{goodCallback(now), {PhoneNumber: "0987654321", ExposureDate: now.Format(time.DateOnly), Level: 2, Language: "en"}} {
@@ -31,32 +31,8 @@ func TestCallbackQueueInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	stop := time.AfterFunc(60*time.Second, cancel)
-	defer stop.Stop()
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
-	}
+	c := newChrome(t, 1200, 900, 60*time.Second)
+	ctx, step, text := c.ctx, c.step, c.text
 	step("sign in",
 		chromedp.Navigate(e.http.URL+"/portal/bootstrap?token="+tok),
 		chromedp.SendKeys(`input[name=email]`, "official@moh.gov.vn"),

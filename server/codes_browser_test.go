@@ -22,45 +22,12 @@ import (
 // reads the statistics' charts; each page is photographed at desktop and
 // phone (390 px) widths when $BLUEZONE_SCREENSHOT_DIR is set.
 func TestCodesInABrowser(t *testing.T) {
-	exe := chromium(t)
+	chromium(t) // skips before any set-up when there is no browser
 	g := newFakeGateway(t)
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{SMS: smsConfig(g, 2*time.Second)})
 	e.addOfficial(t, "o@moh.gov.vn")
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	stop := time.AfterFunc(90*time.Second, cancel)
-	defer stop.Stop()
-
-	started := false
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx := ctx
-		if started {
-			var c context.CancelFunc
-			sctx, c = context.WithTimeout(ctx, 15*time.Second)
-			defer c()
-		}
-		started = true
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return v
-	}
+	c := newChrome(t, 1200, 900, 90*time.Second)
+	ctx, step, text := c.ctx, c.step, c.text
 	dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR")
 	shoot := func(name string) {
 		t.Helper()

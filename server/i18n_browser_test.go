@@ -22,47 +22,14 @@ import (
 // inside their box or reflow). With $BLUEZONE_SCREENSHOT_DIR set, it saves
 // a screenshot of each, for a person to look at.
 func TestPortalLanguagesInABrowser(t *testing.T) {
-	exe := chromium(t)
+	chromium(t) // skips before any set-up when there is no browser
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	tok, err := e.srv.BootstrapToken(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.Flag("lang", "en-US"), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	stop := time.AfterFunc(120*time.Second, cancel) // chromedp wants no deadline on the first context
-	defer stop.Stop()
-
-	started := false
-	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		sctx := ctx
-		if started {
-			var c context.CancelFunc
-			sctx, c = context.WithTimeout(ctx, 15*time.Second)
-			defer c()
-		}
-		started = true
-		if err := chromedp.Do(sctx, steps...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(`body`))
-			t.Fatalf("%s: %v; the page says:\n%s", what, err, body)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
+	c := newChrome(t, 1200, 900, 120*time.Second, chromedp.Flag("lang", "en-US"))
+	ctx, step, text := c.ctx, c.step, c.text
 	dir := os.Getenv("BLUEZONE_SCREENSHOT_DIR")
 	// look checks the page now shown, in lang, at both widths.
 	look := func(name, lang, title string) {
