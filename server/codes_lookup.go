@@ -42,6 +42,10 @@ type CodeStatus struct {
 	Expired   bool
 }
 
+// ReportTypeNumber is the report type as the portal's reportType label
+// function takes it.
+func (c CodeStatus) ReportTypeNumber() int32 { return int32(c.ReportType) }
+
 // State is one word for the code: revoked, used, expired or open.
 func (c CodeStatus) State() string {
 	switch {
