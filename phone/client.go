@@ -297,8 +297,11 @@ func (e *Engine) Sync(ctx context.Context, c *Client, now int64) (*MatchReport, 
 type UploadResult struct {
 	ReportType string
 	Keys       int // keys sent
-	Inserted   int // keys the server stored
-	Rejected   []api.KeyRejection
+	// Published counts the keys the code covers that were not sent: this
+	// phone published them before as the code's type or a stronger one.
+	Published int
+	Inserted  int // keys the server stored
+	Rejected  []api.KeyRejection
 	// EmbargoEnd is when EN allows the last key sent to be distributed:
 	// 2 h after its last interval (Unix seconds).
 	EmbargoEnd int64
@@ -311,8 +314,12 @@ type UploadResult struct {
 // Upload publishes this phone's keys. It must only be called on the user's
 // explicit action with a code from the health authority. An F0 code publishes
 // the keys from two days before the test date; an F1 (RECURSIVE) code only
-// those from the exposure date on. Afterwards the phone starts a new key, so
-// that what it broadcasts next cannot be linked to what it published.
+// those from the exposure date on. Keys published before go again only to be
+// revised to a stronger type, with the revision token the last upload
+// answered (an F1 confirmed F0 later); keys published as the code's type or a
+// stronger one are left out (an F0 given an F1 code later uploads its keys
+// since). Afterwards the phone starts a new key, so that what it broadcasts
+// next cannot be linked to what it published.
 func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) (*UploadResult, error) {
 	var vr api.VerifyCodeResponse
 	if err := c.post(ctx, api.PathENVerify, api.VerifyCodeRequest{Code: strings.TrimSpace(code)}, api.VerifyRequestSize, false, &vr); err != nil {
@@ -331,9 +338,18 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 		from = testDate.AddDate(0, 0, -infectiousDaysBeforeOnset)
 	}
 	var keys []api.ExposureKey
+	var teks []protocol.TEK // teks[i] is keys[i]'s
 	embargoEnd := now
 	n := protocol.IntervalNumber(time.Unix(now, 0))
+	published := 0
 	for _, k := range e.DiagnosisKeys(from.Unix(), now) {
+		if !resend(k.Published, reportType) {
+			// Published already as this type or a stronger one (an F0
+			// since warned F1, say): the server cannot lower it, and
+			// refuses the whole upload if asked to.
+			published++
+			continue
+		}
 		period := k.RollingPeriod
 		if k.RollingStart <= n && n < k.RollingStart+period {
 			// The key in use goes out as RotateKeyNow below cuts it: up to
@@ -344,7 +360,11 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 			period = max(n-k.RollingStart, 1)
 		}
 		keys = append(keys, api.ExposureKey{Key: base64.StdEncoding.EncodeToString(k.TEK[:]), IntervalNumber: int32(k.RollingStart), IntervalCount: int32(period)})
+		teks = append(teks, k.TEK)
 		embargoEnd = max(embargoEnd, protocol.IntervalTime(k.RollingStart+period).Add(embargo).Unix())
+	}
+	if len(keys) == 0 && published > 0 {
+		return nil, fmt.Errorf("phone: upload: %w", ErrPublishedAlready)
 	}
 	if len(keys) == 0 {
 		return nil, errors.New("phone: upload: this phone has no keys for the dates the code covers")
@@ -363,20 +383,48 @@ func (e *Engine) Upload(ctx context.Context, c *Client, code string, now int64) 
 		HMACKey: base64.StdEncoding.EncodeToString(secret), RevisionToken: revision}, api.PublishRequestSize, false, &pr); err != nil {
 		return nil, fmt.Errorf("phone: upload: publish: %w", err)
 	}
+	e.mu.Lock()
 	if pr.RevisionToken != "" {
-		e.mu.Lock()
 		e.state.RevisionToken = pr.RevisionToken // saved by RotateKeyNow
-		e.mu.Unlock()
 	}
+	refused := map[int]bool{}
+	for _, rj := range pr.Rejected {
+		refused[rj.Index] = true
+	}
+	for i, t := range teks {
+		if refused[i] {
+			continue
+		}
+		for j := range e.state.Keys {
+			if e.state.Keys[j].TEK == t {
+				e.state.Keys[j].Published = reportType // saved by RotateKeyNow
+			}
+		}
+	}
+	e.mu.Unlock()
 	if err := e.RotateKeyNow(now); err != nil {
 		return nil, err
 	}
-	res := &UploadResult{ReportType: reportType, Keys: len(keys), Inserted: pr.InsertedExposures, Rejected: pr.Rejected,
+	res := &UploadResult{ReportType: reportType, Keys: len(keys), Published: published, Inserted: pr.InsertedExposures, Rejected: pr.Rejected,
 		EmbargoEnd: embargoEnd, ExportAfter: embargoEnd}
 	if t, err := time.Parse(time.RFC3339, pr.ExportAfter); err == nil {
 		res.ExportAfter = t.Unix()
 	}
 	return res, nil
+}
+
+// ErrPublishedAlready: every key a code covers was published before as
+// its report type or a stronger one, so the upload has nothing to send.
+var ErrPublishedAlready = errors.New("every key the code covers is published already as this report type or a stronger one")
+
+// resend says whether a key published before as from ("" if never) goes
+// into an upload of type to: as the server allows revisions, only to a
+// stronger type (RECURSIVE → clinical → test). An F1's keys thus become an
+// F0's with the revision token, and an F0 later given an F1 code uploads
+// only its keys since.
+func resend(from, to string) bool {
+	rank := map[string]int{"": 0, "RECURSIVE": 1, "CONFIRMED_CLINICAL_DIAGNOSIS": 2, "CONFIRMED_TEST": 3}
+	return rank[to] > rank[from]
 }
 
 // embargo: EN forbids distributing a key until 2 h after it stopped being used.

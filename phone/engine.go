@@ -173,6 +173,11 @@ type dailyKey struct {
 	Start uint32       `json:"start"` // rolling start interval
 	// Period is set once the key is closed early (new key on demand).
 	Period uint32 `json:"period,omitempty"`
+	// Published is the report type the server stored the key as
+	// ("CONFIRMED_TEST", "CONFIRMED_CLINICAL_DIAGNOSIS", "RECURSIVE"), ""
+	// when never uploaded; a later upload sends it again only to revise it
+	// to a stronger type (see resend).
+	Published string `json:"published,omitempty"`
 }
 
 // end returns the first interval after the key.

@@ -137,6 +137,8 @@ type PublishableKey struct {
 	TEK           protocol.TEK
 	RollingStart  uint32
 	RollingPeriod uint32
+	// Published is the report type the key was uploaded as ("" if never).
+	Published string
 }
 
 // keysSince returns the keys whose validity ends after interval from and that
@@ -147,7 +149,7 @@ func (e *Engine) keysSinceLocked(from, now uint32) []PublishableKey {
 		if k.end() <= from || k.Start > now {
 			continue
 		}
-		out = append(out, PublishableKey{TEK: k.TEK, RollingStart: k.Start, RollingPeriod: k.end() - k.Start})
+		out = append(out, PublishableKey{TEK: k.TEK, RollingStart: k.Start, RollingPeriod: k.end() - k.Start, Published: k.Published})
 	}
 	return out
 }

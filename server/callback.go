@@ -310,9 +310,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		}
 		cb.refused.WithLabelValues(limit).Inc()
 		s.metrics.errors.WithLabelValues("too_many_requests").Inc()
-		// The window counts attempts at its first second too
-		// (store.TakeAttempt), so the limit frees a second after RetryAt.
-		secs := max(int(a.RetryAt.Sub(now).Seconds()+0.999)+1, 1)
+		secs := max(int(a.RetryAt.Sub(now).Seconds()+0.999), 1)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		writeJSON(w, http.StatusTooManyRequests, &apiErr(429, "too_many_requests", "too many callback requests; try again in %d seconds", secs).Body)
 		return

@@ -80,7 +80,9 @@ func (s *Server) multipartForm(h http.Handler) http.Handler {
 		var tooLarge *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooLarge):
-			s.errorPage(w, r, http.StatusRequestEntityTooLarge, fmt.Sprintf("The file is too large: an upload may have %d KiB. Split the file.", maxFormBytes>>10))
+			// Said in the reader's language here: errorPage translates
+			// its message as it is, and this one has a number in it.
+			s.errorPage(w, r, http.StatusRequestEntityTooLarge, translatef(requestLang(r), "The file is too large: an upload may have %d KiB. Split the file.", maxFormBytes>>10))
 			return
 		case err != nil:
 			s.errorPage(w, r, http.StatusBadRequest, "The upload is malformed: choose a CSV file and send the form again.")
@@ -105,7 +107,7 @@ func (s *Server) bulkIssueForm(w http.ResponseWriter, r *http.Request, pr *porta
 	}
 	rows, err := parseBulkCSV(data, s.cfg.SMS.countryCode())
 	if err != nil {
-		s.bulkPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Nothing was issued: ")+strings.TrimPrefix(err.Error(), errBulkFile.Error()+": "), nil)
+		s.bulkPage(w, r, pr, http.StatusBadRequest, translate(pr.lang, "Nothing was issued: ")+localize(pr.lang, err), nil)
 		return
 	}
 	results := s.issueBulk(r.Context(), pr, rows, r.PostFormValue("long") == "on", time.Now().Add(bulkTimeLimit))

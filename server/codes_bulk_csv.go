@@ -40,8 +40,13 @@ var bulkColumns = map[string]string{
 	"uuid": "uuid",
 }
 
-// errBulkFile is wrapped by parseBulkCSV's errors about the whole file.
+// errBulkFile is wrapped by parseBulkCSV's errors about the whole file,
+// together with a problem (bulkFileProblem) that the portal says in the
+// official's language.
 var errBulkFile = errors.New("bulk file")
+
+// bulkFileProblem is a problem with a bulk upload as a whole.
+func bulkFileProblem(p error) error { return fmt.Errorf("%w: %w", errBulkFile, p) }
 
 // parseBulkCSV reads a bulk upload: a header row naming the columns, then
 // at most maxBulkRows rows. Comma or semicolon separated (a spreadsheet in
@@ -59,25 +64,25 @@ func parseBulkCSV(data []byte, countryCode string) ([]bulkRow, error) {
 	cr.TrimLeadingSpace = true
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("%w: the file is empty; the first row names the columns (date, report_type, phone, language, uuid)", errBulkFile)
+		return nil, bulkFileProblem(problemf("the file is empty; the first row names the columns (date, report_type, phone, language, uuid)"))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: the header row: %v", errBulkFile, err)
+		return nil, bulkFileProblem(problemf("the header row cannot be read: %v", err))
 	}
 	col := map[string]int{}
 	for i, h := range header {
 		name, ok := bulkColumns[strings.ToLower(strings.TrimSpace(h))]
 		if !ok {
-			return nil, fmt.Errorf("%w: unknown column %q in the header row (known: date, report_type, phone, language, uuid)", errBulkFile, cut(h, 40))
+			return nil, bulkFileProblem(problemf("unknown column %q in the header row (known: date, report_type, phone, language, uuid)", cut(h, 40)))
 		}
 		if _, dup := col[name]; dup {
-			return nil, fmt.Errorf("%w: the column %s is in the header row twice", errBulkFile, name)
+			return nil, bulkFileProblem(problemf("the column %s is in the header row twice", name))
 		}
 		col[name] = i
 	}
 	for _, need := range []string{"date", "report_type"} {
 		if _, ok := col[need]; !ok {
-			return nil, fmt.Errorf("%w: the header row lacks the column %s", errBulkFile, need)
+			return nil, bulkFileProblem(problemf("the header row lacks the column %s", need))
 		}
 	}
 	var rows []bulkRow
@@ -91,7 +96,7 @@ func parseBulkCSV(data []byte, countryCode string) ([]bulkRow, error) {
 			continue // spreadsheets end files with empty rows
 		}
 		if len(rows) == maxBulkRows {
-			return nil, fmt.Errorf("%w: more than %d rows; split the file", errBulkFile, maxBulkRows)
+			return nil, bulkFileProblem(problemf("more than %d rows; split the file", maxBulkRows))
 		}
 		row := bulkRow{Row: n}
 		var pe *csv.ParseError
@@ -99,7 +104,7 @@ func parseBulkCSV(data []byte, countryCode string) ([]bulkRow, error) {
 		case errors.As(err, &pe):
 			row.Err = fmt.Errorf("malformed CSV: %v", pe.Err)
 		case err != nil:
-			return nil, fmt.Errorf("%w: %v", errBulkFile, err)
+			return nil, bulkFileProblem(problemf("the file cannot be read: %v", err))
 		case len(rec) != len(header):
 			row.Err = fmt.Errorf("%d fields, want %d as in the header row", len(rec), len(header))
 		default:
@@ -114,7 +119,7 @@ func parseBulkCSV(data []byte, countryCode string) ([]bulkRow, error) {
 		rows = append(rows, row)
 	}
 	if len(rows) == 0 {
-		return nil, fmt.Errorf("%w: no rows after the header row", errBulkFile)
+		return nil, bulkFileProblem(problemf("no rows after the header row"))
 	}
 	return rows, nil
 }

@@ -584,3 +584,31 @@ func TestBulkStopsWhenTheGatewayFails(t *testing.T) {
 		t.Fatalf("%d: %v, last row %q", st, count, res[20])
 	}
 }
+
+// TestBulkFileErrorsInVietnamese: what is wrong with a file as a whole is
+// said in the official's language, the size limit too.
+func TestBulkFileErrorsInVietnamese(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	o := e.signedIn(t, "o@moh.gov.vn", server.RoleOfficial)
+	base, _ := url.Parse(e.http.URL + "/portal/")
+	o.c.Jar.SetCookies(base, []*http.Cookie{{Name: "bz_lang", Value: "vi", Path: "/portal/"}})
+	o.do("GET", "/portal/codes/bulk", nil)
+	for _, tt := range []struct {
+		file []byte
+		want string
+	}{
+		{nil, "Chưa cấp mã nào: tệp trống; dòng đầu tiên phải ghi tên các cột"},
+		{[]byte("date,report_type,name\n2026-11-19,CONFIRMED_TEST,Nguyen\n"), `Chưa cấp mã nào: dòng tiêu đề có cột không xác định "name"`},
+		{[]byte("report_type\nCONFIRMED_TEST\n"), "Chưa cấp mã nào: dòng tiêu đề thiếu cột date"},
+		{[]byte("date,report_type\n"), "Chưa cấp mã nào: không có dòng dữ liệu nào sau dòng tiêu đề"},
+	} {
+		if st, body := o.upload("/portal/codes/bulk", nil, "f.csv", tt.file); st != 400 || !strings.Contains(html.UnescapeString(body), tt.want) {
+			t.Errorf("%q: %d, want 400 with %q\n%.2000s", tt.file, st, tt.want, body)
+		}
+	}
+	big := bytes.Repeat([]byte("2026-11-19,CONFIRMED_TEST\n"), 3000)
+	if st, body := o.upload("/portal/codes/bulk", nil, "big.csv", append([]byte("date,report_type\n"), big...)); st != 413 ||
+		!strings.Contains(html.UnescapeString(body), "Tệp quá lớn: mỗi lượt tải lên tối đa 64 KiB. Hãy chia nhỏ tệp.") {
+		t.Errorf("a file over the limit: %d\n%.2000s", st, body)
+	}
+}

@@ -424,4 +424,15 @@ var vietnamese = map[string]string{
 	"Symptom onset or test date":      "Ngày khởi phát triệu chứng hoặc ngày xét nghiệm",
 	"This server has no callback key (--callback-key-file): phones' callback requests are refused.": "Máy chủ này chưa có khóa cho yêu cầu gọi lại (--callback-key-file): yêu cầu gọi lại từ điện thoại sẽ bị từ chối.",
 	"Warning": "Cảnh báo",
+
+	// Bulk CSV errors (simrev branch)
+	"The file is too large: an upload may have %d KiB. Split the file.":                             "Tệp quá lớn: mỗi lượt tải lên tối đa %d KiB. Hãy chia nhỏ tệp.",
+	"the file is empty; the first row names the columns (date, report_type, phone, language, uuid)": "tệp trống; dòng đầu tiên phải ghi tên các cột (date, report_type, phone, language, uuid)",
+	"the header row cannot be read: %v":                                                             "không đọc được dòng tiêu đề: %v",
+	"unknown column %q in the header row (known: date, report_type, phone, language, uuid)":         "dòng tiêu đề có cột không xác định %q (các cột hợp lệ: date, report_type, phone, language, uuid)",
+	"the column %s is in the header row twice":                                                      "cột %s xuất hiện hai lần trong dòng tiêu đề",
+	"the header row lacks the column %s":                                                            "dòng tiêu đề thiếu cột %s",
+	"more than %d rows; split the file":                                                             "tệp có quá %d dòng; hãy chia nhỏ tệp",
+	"the file cannot be read: %v":                                                                   "không đọc được tệp: %v",
+	"no rows after the header row":                                                                  "không có dòng dữ liệu nào sau dòng tiêu đề",
 }

@@ -161,6 +161,33 @@ func TestVerifyRetryAfter(t *testing.T) {
 	}
 }
 
+// TestVerifyRetryAfterBoundary: a client that waits exactly Retry-After
+// seconds is let through; one that comes back a second earlier is refused.
+func TestVerifyRetryAfterBoundary(t *testing.T) {
+	for _, b := range dbtest.Backends(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b.URL, server.Config{VerifyPerAddressPerMinute: 1, VerifyPerAddressPerHour: 100})
+			if a, _ := tryVerify(e.http.URL, "11111111", "", false); a.status != 400 {
+				t.Fatalf("first guess: %+v", a)
+			}
+			e.clock.add(20 * time.Second)
+			a, err := tryVerify(e.http.URL, "11111112", "", false)
+			secs, _ := strconv.Atoi(a.retryAfter)
+			if err != nil || a.status != 429 || secs != 40 {
+				t.Fatalf("second guess 20 s later: %+v %v, want 429 with Retry-After 40", a, err)
+			}
+			e.clock.add(time.Duration(secs-1) * time.Second)
+			if a, _ := tryVerify(e.http.URL, "11111113", "", false); a.status != 429 || a.retryAfter != "1" {
+				t.Fatalf("a second before Retry-After: %+v, want 429 with Retry-After 1", a)
+			}
+			e.clock.add(time.Second)
+			if a, _ := tryVerify(e.http.URL, e.issueShortCode(t), "", false); a.status != 200 {
+				t.Fatalf("exactly Retry-After later: %+v, want 200", a)
+			}
+		})
+	}
+}
+
 // TestVerifyGlobalLimitAcrossReplicas: guesses spread over many addresses
 // and two replicas sharing one database meet the global limit of failures.
 func TestVerifyGlobalLimitAcrossReplicas(t *testing.T) {

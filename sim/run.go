@@ -94,22 +94,33 @@ type Result struct {
 	// authority calls each back and gives an F1 (RECURSIVE) code, which
 	// they publish with (Config.Consent); their contacts are warned F2.
 	// CallbacksTrueF1 counts the requests from true close contacts.
-	Callbacks       int           `json:"callback_requests"`
-	CallbacksTrueF1 int           `json:"callback_requests_from_true_f1"`
-	ConfirmedF1     int           `json:"confirmed_f1"`
-	UploadsF1       int           `json:"uploads_f1"`
-	TrueContactsF2  int           `json:"true_close_contacts_of_f1_uploaders_with_app"`
-	WarnedF2        int           `json:"warned_f2"`
-	TruePositiveF2  int           `json:"true_positive_f2"`
-	PrecisionF2     float64       `json:"precision_f2"`
-	RecallF2        float64       `json:"recall_f2"`
-	MeanDelay       float64       `json:"mean_days_confirmation_to_warning"`
-	Sightings       int64         `json:"sightings_handled"`
-	StoredBytes     int64         `json:"stored_bytes_per_phone_mean"`
-	Wall            time.Duration `json:"-"`
-	WallSeconds     float64       `json:"wall_seconds"`
-	DailyNew        []int         `json:"daily_new_infections"`
-	DailyWarned     []int         `json:"daily_new_f1_warnings"`
+	Callbacks       int     `json:"callback_requests"`
+	CallbacksTrueF1 int     `json:"callback_requests_from_true_f1"`
+	ConfirmedF1     int     `json:"confirmed_f1"`
+	UploadsF1       int     `json:"uploads_f1"`
+	TrueContactsF2  int     `json:"true_close_contacts_of_f1_uploaders_with_app"`
+	WarnedF2        int     `json:"warned_f2"`
+	TruePositiveF2  int     `json:"true_positive_f2"`
+	PrecisionF2     float64 `json:"precision_f2"`
+	RecallF2        float64 `json:"recall_f2"`
+	// UploadsRevising counts the F0 uploads of people who had published
+	// RECURSIVE keys before: their overlapping keys are revised with the
+	// phone's revision token. UploadsF1AfterF0 counts the RECURSIVE uploads
+	// of people who had published as F0: only their keys since go out.
+	// KeysSent, KeysInserted and KeysRejected (by the server's error code)
+	// count the keys of every upload.
+	UploadsRevising  int            `json:"uploads_f0_after_f1"`
+	UploadsF1AfterF0 int            `json:"uploads_f1_after_f0"`
+	KeysSent         int            `json:"keys_sent"`
+	KeysInserted     int            `json:"keys_inserted"`
+	KeysRejected     map[string]int `json:"keys_rejected,omitempty"`
+	MeanDelay        float64        `json:"mean_days_confirmation_to_warning"`
+	Sightings        int64          `json:"sightings_handled"`
+	StoredBytes      int64          `json:"stored_bytes_per_phone_mean"`
+	Wall             time.Duration  `json:"-"`
+	WallSeconds      float64        `json:"wall_seconds"`
+	DailyNew         []int          `json:"daily_new_infections"`
+	DailyWarned      []int          `json:"daily_new_f1_warnings"`
 
 	// The same city and seed without the app (nobody warned, nobody quarantined).
 	InfectionsWithoutApp int   `json:"infections_without_app"`
@@ -439,11 +450,30 @@ func (r *run) upload(ctx context.Context, p *person, rt export.ReportType, date,
 	if err != nil {
 		return err
 	}
+	if err := r.publish(ctx, p, code, now); err != nil {
+		return fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+	}
+	return nil
+}
+
+// publish uploads p's keys with code at now, and counts what the server
+// did with them.
+func (r *run) publish(ctx context.Context, p *person, code string, now time.Time) error {
 	for _, k := range p.phone.DiagnosisKeys(0, now.Unix()) {
 		r.owners[k.TEK] = p.id
 	}
-	if _, err := p.phone.Upload(ctx, r.fullClient, code, now.Unix()); err != nil {
-		return fmt.Errorf("sim: upload of person %d: %w", p.id, err)
+	u, err := p.phone.Upload(ctx, r.fullClient, code, now.Unix())
+	if err != nil {
+		return err
+	}
+	res := r.res
+	res.KeysSent += u.Keys
+	res.KeysInserted += u.Inserted
+	for _, rj := range u.Rejected {
+		if res.KeysRejected == nil {
+			res.KeysRejected = map[string]int{}
+		}
+		res.KeysRejected[rj.Code]++
 	}
 	return nil
 }
@@ -466,6 +496,9 @@ func (r *run) endOfDay(ctx context.Context, day int) error {
 		}
 		p.uploaded = true
 		res.Uploads++
+		if p.f1Uploaded {
+			res.UploadsRevising++
+		}
 	}
 	// With 6-hour batches, yesterday's keys (embargoed until 02:00) are in
 	// the batch that ends at 06:00.
@@ -569,14 +602,14 @@ func (r *run) workCallbacks(ctx context.Context, toSync []*person, day int, morn
 			if !p.consents {
 				continue
 			}
-			for _, k := range p.phone.DiagnosisKeys(0, morning.Unix()) {
-				r.owners[k.TEK] = p.id
-			}
-			if _, err := p.phone.Upload(ctx, r.fullClient, code, morning.Unix()); err != nil {
+			if err := r.publish(ctx, p, code, morning); err != nil {
 				return fmt.Errorf("sim: RECURSIVE upload of person %d: %w", p.id, err)
 			}
 			p.f1Uploaded = true
 			res.UploadsF1++
+			if p.uploaded {
+				res.UploadsF1AfterF0++
+			}
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 )
 
 // Limit is one limit TakeAttempt checks: at most Max attempts for Subject
-// (say, an email, an address, or both) in the Window before now.
+// (say, an email, an address, or both) in the Window before now. An
+// attempt at t counts until t+Window, not at it: the attempt at exactly
+// RetryAt passes. (Attempts are kept in whole seconds.)
 type Limit struct {
 	Subject string
 	Max     int
@@ -30,7 +32,8 @@ type Attempt struct {
 	// OK is false when some limit was full; nothing was then recorded.
 	OK bool
 	// Refused is the subject of the full limit, and RetryAt when its
-	// oldest counted attempt leaves the window (when OK is false).
+	// oldest counted attempt leaves the window (when OK is false): an
+	// attempt at RetryAt is no longer refused by it.
 	Refused string
 	RetryAt time.Time
 }
@@ -72,7 +75,7 @@ func (db *DB) TakeAttempt(ctx context.Context, limits []Limit, now time.Time) (A
 		for _, l := range limits {
 			var n int
 			var oldest sql.NullInt64
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM login_attempts WHERE subject = $1 AND at >= $2`,
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(at) FROM login_attempts WHERE subject = $1 AND at > $2`,
 				l.Subject, now.Add(-l.Window).Unix()).Scan(&n, &oldest); err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,36 @@ func TestCheckOnlyLimits(t *testing.T) {
 		}
 		if a, _ := db.TakeAttempt(ctx, []store.Limit{check}, now); a.OK || a.Refused != "shared" {
 			t.Fatalf("check-only against a full limit: %+v, want refused", a)
+		}
+	})
+}
+
+// TestAttemptWindowBoundary: an attempt counts for its window and not a
+// second more. RetryAt is when the limit frees: exactly then the next
+// attempt passes, a second earlier it is refused; for attempts made within
+// a second too (the store keeps whole seconds).
+func TestAttemptWindowBoundary(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		for i, first := range []time.Time{now, now.Add(10*time.Minute + 400*time.Millisecond)} {
+			l := []store.Limit{{Subject: fmt.Sprintf("boundary-%d", i), Max: 1, Window: time.Minute}}
+			if a, err := db.TakeAttempt(ctx, l, first); err != nil || !a.OK {
+				t.Fatalf("first at %v: %+v %v", first, a, err)
+			}
+			a, err := db.TakeAttempt(ctx, l, first.Add(time.Second))
+			if err != nil || a.OK {
+				t.Fatalf("a second later: %+v %v, want refused", a, err)
+			}
+			retry := a.RetryAt
+			if retry.Before(first.Add(time.Minute-time.Second)) || retry.After(first.Add(time.Minute)) {
+				t.Fatalf("RetryAt %v, want the window's end, %v (whole seconds)", retry, first.Add(time.Minute))
+			}
+			if b, _ := db.TakeAttempt(ctx, l, retry.Add(-time.Second)); b.OK {
+				t.Fatalf("a second before RetryAt %v: allowed, want refused", retry)
+			}
+			if b, _ := db.TakeAttempt(ctx, l, retry); !b.OK {
+				t.Fatalf("at RetryAt %v: %+v, want allowed", retry, b)
+			}
 		}
 	})
 }

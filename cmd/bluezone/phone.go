@@ -447,6 +447,9 @@ func phoneUploadCommand() *command {
 					return err
 				}
 				fmt.Fprintf(st.out, "report type: %s\nkeys sent: %d\nkeys stored: %d\n", res.ReportType, res.Keys, res.Inserted)
+				if res.Published > 0 {
+					fmt.Fprintf(st.out, "keys not sent, published before as %s or a stronger type: %d\n", res.ReportType, res.Published)
+				}
 				for _, r := range res.Rejected {
 					fmt.Fprintf(st.out, "rejected key %d: %s (%s)\n", r.Index, r.Code, r.Message)
 				}

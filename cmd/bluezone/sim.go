@@ -472,6 +472,12 @@ func printSimResult(w io.Writer, r *sim.Result, language string) {
 	row("days from confirmation to warning (mean)", fmt.Sprintf("%.1f", r.MeanDelay))
 	row("callback requests of warned F1 (from true F1)", fmt.Sprintf("%d (%d)", r.Callbacks, r.CallbacksTrueF1))
 	row("confirmed F1 (uploaded, RECURSIVE)", fmt.Sprintf("%d (%d)", r.ConfirmedF1, r.UploadsF1))
+	row("uploads revising earlier ones: F0 after F1, F1 after F0", fmt.Sprintf("%d, %d", r.UploadsRevising, r.UploadsF1AfterF0))
+	rejected := 0
+	for _, n := range r.KeysRejected {
+		rejected += n
+	}
+	row("keys uploaded (stored, rejected)", fmt.Sprintf("%d (%d, %d)", r.KeysSent, r.KeysInserted, rejected))
 	row("true close contacts of F1 uploaders, with the app", r.TrueContactsF2)
 	row("F2 warnings (true)", fmt.Sprintf("%d (%d)", r.WarnedF2, r.TruePositiveF2))
 	row("F2 precision", fmt.Sprintf("%.2f", r.PrecisionF2))
