@@ -115,3 +115,42 @@ func short(raw []byte) string {
 	}
 	return string(raw)
 }
+
+// TestRevisionTokenCarriesEarlierKeys: a publish with a token answers a
+// token naming its own keys and the earlier token's, so a phone that
+// published twice as F1 can revise the first upload's keys with the second
+// answer's token.
+func TestRevisionTokenCarriesEarlierKeys(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{MinBatchKeys: 10})
+	ctx := context.Background()
+	if _, err := e.srv.ExportOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	key := e.apiKey(t)
+	keys := gKeys(e.clock.now(), 3)
+	first, second := keys[:2], keys[2:]
+	st, one, raw := e.gFlow(t, key, e.issue(t, export.ReportRecursive, 2).Code, first, "", false)
+	if st != 200 || one.InsertedExposures != 2 {
+		t.Fatalf("first F1 publish: %d %s", st, short(raw))
+	}
+	st, two, raw := e.gFlow(t, key, e.issue(t, export.ReportRecursive, 2).Code, second, one.RevisionToken, false)
+	if st != 200 || two.InsertedExposures != 1 {
+		t.Fatalf("second F1 publish: %d %s", st, short(raw))
+	}
+	// Confirmed F0: the first upload's keys, with the second token only.
+	st, f0, raw := e.gFlow(t, key, e.issue(t, export.ReportConfirmedTest, 2).Code, first, two.RevisionToken, false)
+	if st != 200 || f0.Code != "" || f0.InsertedExposures != 0 {
+		t.Fatalf("revising the first upload's keys with the second token: %d %s", st, short(raw))
+	}
+	e.clock.add(26 * time.Hour)
+	if _, err := e.srv.ExportOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := exportedKeys(t, e)
+	for _, k := range first {
+		d, _ := base64.StdEncoding.DecodeString(k.Key)
+		if got[string(d)] != export.ReportConfirmedTest {
+			t.Errorf("a key of the first upload went out as %v, want CONFIRMED_TEST", got[string(d)])
+		}
+	}
+}

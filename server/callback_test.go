@@ -411,3 +411,19 @@ func TestCallbackPortal(t *testing.T) {
 }
 
 var regexp8 = regexpMust(`id="issued-code">(\d{8})<`)
+
+// TestCallbackPhoneNumberLength: a number as typed, separators included, may
+// take 64 bytes; one more is refused before it is read.
+func TestCallbackPhoneNumberLength(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{Callback: server.CallbackConfig{Keys: [][]byte{callbackKey()}}})
+	for _, tt := range []struct {
+		n    int
+		want int
+	}{{63, 200}, {64, 200}, {65, 400}} {
+		r := goodCallback(e.clock.now())
+		r.PhoneNumber += strings.Repeat(" ", tt.n-len(r.PhoneNumber)) // "+84 912 345 678" and trailing blanks
+		if a := sendCallback(t, e.http.URL, r, "", false); a.status != tt.want {
+			t.Errorf("a number of %d bytes: %d, want %d", tt.n, a.status, tt.want)
+		}
+	}
+}
