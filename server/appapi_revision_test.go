@@ -127,9 +127,11 @@ func TestRevisionTokenCarriesEarlierKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := e.apiKey(t)
-	keys := gKeys(e.clock.now(), 3)
-	first, second := keys[:2], keys[2:]
-	st, one, raw := e.gFlow(t, key, e.issue(t, export.ReportRecursive, 2).Code, first, "", false)
+	// The first upload's oldest key is 13 days old: still within the
+	// retention the new token keeps keys for.
+	keys := gKeys(e.clock.now(), 14)
+	first, second := []gKey{keys[0], keys[12]}, keys[13:]
+	st, one, raw := e.gFlow(t, key, e.issue(t, export.ReportRecursive, 13).Code, first, "", false)
 	if st != 200 || one.InsertedExposures != 2 {
 		t.Fatalf("first F1 publish: %d %s", st, short(raw))
 	}
