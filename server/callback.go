@@ -283,7 +283,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 		return
 	}
-	chaff := r.Header.Get(api.ChaffHeader) == api.ChaffFake
+	chaff := isChaff(r) // X-Bluezone-Chaff: 1, or X-Chaff, as on every app API path
 	internal := func(err error) {
 		s.log.ErrorContext(ctx, "callback", "err", err)
 		s.metrics.errors.WithLabelValues("internal").Inc()

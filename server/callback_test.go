@@ -411,3 +411,26 @@ func TestCallbackPortal(t *testing.T) {
 }
 
 var regexp8 = regexpMust(`id="issued-code">(\d{8})<`)
+
+// TestCallbackTakesGoogleChaffHeader: X-Chaff (any value) marks chaff here
+// as on every other app API path (docs/api.md): such a request is answered
+// 200 and stored nowhere, not taken for a real request officials would call.
+func TestCallbackTakesGoogleChaffHeader(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{Callback: server.CallbackConfig{Keys: [][]byte{callbackKey()}}})
+	b, _ := json.Marshal(goodCallback(e.clock.now()))
+	hr, _ := http.NewRequest(http.MethodPost, e.http.URL+api.PathCallback, bytes.NewReader(api.Pad(b, api.CallbackRequestSize)))
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set(api.ENChaffHeader, "1")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(raw) != 1024 || bytes.Contains(raw, []byte("delete_after")) {
+		t.Errorf("chaff marked X-Chaff: %d %.80s", resp.StatusCode, raw)
+	}
+	if q, err := e.srv.CallbackQueue(context.Background(), 10); err != nil || len(q) != 0 {
+		t.Errorf("queue %+v %v: chaff was stored as a request", q, err)
+	}
+}
