@@ -124,12 +124,16 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := []byte(dummyHash)
-	if err == nil && !o.Disabled {
+	// An account waiting for its first password (a set-password link) has
+	// no bcrypt hash, which bcrypt would refuse at once, telling by the
+	// answer's time that the email has an account.
+	usable := err == nil && !o.Disabled && strings.HasPrefix(o.PasswordHash, "$2")
+	if usable {
 		hash = []byte(o.PasswordHash)
 	}
 	// Always one bcrypt comparison, so that unknown and disabled accounts
 	// answer as slowly as wrong passwords.
-	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
+	if s.comparePassword(hash, []byte(password)) != nil || !usable {
 		s.audit(ctx, email, "login_failed", "")
 		s.loginPage(w, r, http.StatusUnauthorized, translate(requestLang(r), "Wrong email or password."))
 		return
