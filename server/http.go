@@ -28,7 +28,13 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
-		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, apiOptions{publish: route == api.PathPublish})))
+		opt := apiOptions{publish: route == api.PathPublish}
+		if opt.publish {
+			// Up to 30 key rejections do not fit in 1024 bytes: a real
+			// answer longer than chaff's would tell it apart.
+			opt.responseSize = publishResponseSize
+		}
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, opt)))
 	}
 	// Verification alone is limited: it is where codes can be guessed;
 	// certificates and uploads need what a verification gave.
