@@ -478,3 +478,46 @@ func TestRefusalReasonQuotingBytes(t *testing.T) {
 		}
 	})
 }
+
+// TestStallingPeerDoesNotHoldTheRun: a followed server whose files all
+// stall (headers, then nothing until the request's time-out) gets at most
+// a lease's time of a run, not MaxFilesPerRun time-outs (200 × 2 min,
+// hours, while the lease of 10 minutes lapsed and the servers after it
+// waited); the server after it is imported in the same run.
+func TestStallingPeerDoesNotHoldTheRun(t *testing.T) {
+	fx := newFixture(t, filepath.Join(t.TempDir(), "db"))
+	for i := range 30 {
+		name := fmt.Sprintf("AA/%d.zip", i)
+		fx.origin.add(name, []byte("x"))
+		fx.origin.stall[name] = true
+	}
+	bb := &origin{files: map[string][]byte{}, stall: map[string]bool{}}
+	bbKey, _ := export.GenerateKey()
+	bb.add("BB/1.zip", signed(t, bbKey, &export.File{Start: now.Add(-time.Hour), End: now, Region: "BB", BatchNum: 1, BatchSize: 1,
+		Keys: []export.Key{key(1, export.ReportConfirmedTest, 0, 0)}}))
+	hs := httptest.NewServer(bb)
+	t.Cleanup(hs.Close)
+	fed := fx.federation(t, federation.Config{RequestTimeout: 20 * time.Millisecond, Peers: []federation.Peer{
+		{Region: "AA", IndexURL: fx.url, Key: &fx.theirs.PublicKey},
+		{Region: "BB", IndexURL: hs.URL + "/exports/index.txt", Key: &bbKey.PublicKey},
+	}})
+	var mu sync.Mutex
+	clock := now
+	fed.SetClock(func() time.Time { // every look at the clock takes a minute
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Minute)
+		return clock
+	})
+	res, err := fed.ImportOnce(context.Background())
+	if err != nil || res.Files != 1 {
+		t.Errorf("ImportOnce = %+v, %v; want BB's file imported", res, err)
+	}
+	asked := 0
+	for i := range 30 {
+		asked += fx.origin.askedFor(fmt.Sprintf("AA/%d.zip", i))
+	}
+	if asked >= 10 {
+		t.Errorf("%d stalling files fetched in one run of simulated minutes: want the peer stopped after a lease's time", asked)
+	}
+}

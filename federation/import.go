@@ -86,11 +86,15 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 		skip[k.Name] = k.State != store.FederationRefused || k.Attempts >= f.cfg.MaxAttempts
 	}
 	fetched := 0
+	// A server whose files stall until the time-out would otherwise hold
+	// the run for MaxFilesPerRun time-outs (hours), and the servers after
+	// it wait: each gets at most leaseFor of a run.
+	started := f.now()
 	for _, name := range indexEntries(index, p.Region) {
 		if skip[name] {
 			continue
 		}
-		if fetched == f.cfg.MaxFilesPerRun {
+		if fetched == f.cfg.MaxFilesPerRun || f.now().Sub(started) >= leaseFor {
 			break // the rest at the next run
 		}
 		fetched++
@@ -123,6 +127,10 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 				return rerr
 			}
 			f.log.WarnContext(ctx, "federation: file refused", "follow", p.Region, "file", name, "attempt", attempts, "err", reason)
+			// Refused files take time too (a time-out each): keep the lease.
+			if _, err := f.db.AcquireLease(ctx, importLease, f.cfg.Instance, f.now(), f.now().Add(leaseFor)); err != nil {
+				return err
+			}
 			continue
 		}
 		ok, err := f.db.ImportFederationFile(ctx, file, keys)
