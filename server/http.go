@@ -63,7 +63,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /exports/{name...}", s.instrument("/exports", http.HandlerFunc(s.serveExport)))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.Ping(r.Context()); err != nil {
-			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			// The answer is public: the error (a PostgreSQL one names the
+			// database's host and user) goes to the log only.
+			s.log.ErrorContext(r.Context(), "healthz", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ok\n")
