@@ -33,7 +33,7 @@ type ImportResult struct {
 	// UntimelyDropped counts keys left out because they are older than
 	// the retention or start in the future.
 	UntimelyDropped int
-	Skipped          bool // another replica holds the lease
+	Skipped         bool // another replica holds the lease
 }
 
 // ErrRefused wraps why a file of a followed server was refused.
