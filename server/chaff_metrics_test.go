@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
@@ -62,7 +63,13 @@ func TestMetricsAfterRealAndChaffUploadsAreAlike(t *testing.T) {
 	for _, path := range []string{api.PathVerify, api.PathCertificate, api.PathPublish} {
 		chaff.gPost(t, path, map[string]any{}, nil, api.ChaffHeader, api.ChaffFake)
 	}
-	if r, c := metrics(real), metrics(chaff); r != c {
+	// The request counter is raised after the answer is written: wait for it.
+	r, c := metrics(real), metrics(chaff)
+	for i := 0; i < 50 && r != c; i++ {
+		time.Sleep(20 * time.Millisecond)
+		r, c = metrics(real), metrics(chaff)
+	}
+	if r != c {
 		t.Errorf("metrics after a real upload:\n%s\n\nafter chaff:\n%s", r, c)
 	}
 }
