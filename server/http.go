@@ -272,20 +272,39 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(data))
 }
 
+// statusWriter counts a request when its status is written, before its
+// body: a body larger than the server's write buffer (publish answers'
+// 8192 bytes) reaches the client before the handler returns, and a client
+// reading /metrics right after its answer must see it counted.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	count   func(status int)
+	counted bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	if !w.counted {
+		w.counted = true
+		w.count(code)
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.counted {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := &statusWriter{ResponseWriter: w, count: func(status int) {
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		}}
 		h.ServeHTTP(sw, r)
-		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		if !sw.counted { // nothing written: 200
+			sw.count(http.StatusOK)
+		}
 	})
 }
