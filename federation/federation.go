@@ -191,7 +191,8 @@ func (f *Federation) Run(ctx context.Context, every time.Duration) {
 		case err != nil:
 			f.log.ErrorContext(ctx, "federation import", "err", err)
 		case res.Files > 0 || res.Refused > 0:
-			f.log.InfoContext(ctx, "federation import", "files", res.Files, "keys", res.Keys, "refused", res.Refused, "recursive_dropped", res.RecursiveDropped)
+			f.log.InfoContext(ctx, "federation import", "files", res.Files, "keys", res.Keys, "refused", res.Refused, "recursive_dropped", res.RecursiveDropped,
+				"untimely_dropped", res.UntimelyDropped)
 		}
 		select {
 		case <-ctx.Done():

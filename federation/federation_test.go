@@ -25,6 +25,7 @@ import (
 	"github.com/bluezone-vn/bluezone/federation"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/internal/reference"
+	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -92,7 +93,7 @@ func signed(t testing.TB, key *ecdsa.PrivateKey, f *export.File) []byte {
 }
 
 func key(b byte, rt export.ReportType, dso int32, missing export.Fields) export.Key {
-	k := export.Key{RollingStart: 2834064, RollingPeriod: 144, ReportType: rt, TransmissionRisk: 0, DaysSinceOnset: dso, Missing: missing}
+	k := export.Key{RollingStart: 2991744, RollingPeriod: 144, ReportType: rt, TransmissionRisk: 0, DaysSinceOnset: dso, Missing: missing}
 	k.Data[0] = b
 	return k
 }
@@ -342,11 +343,20 @@ func TestGoogleSampleKeepsFields(t *testing.T) {
 	a.File.Region = "AA"
 	fx.origin.add("AA/sample.zip", signed(t, fx.theirs, a.File))
 	fed := fx.federation(t, federation.Config{})
+	// Imported when its keys were young: a day after the last one ended.
+	var last time.Time
+	for _, k := range a.File.Keys {
+		if end := protocol.IntervalTime(k.RollingStart + k.RollingPeriod); end.After(last) {
+			last = end
+		}
+	}
+	then := last.Add(24 * time.Hour)
+	fed.SetClock(func() time.Time { return then })
 	ctx := context.Background()
 	if res, err := fed.ImportOnce(ctx); err != nil || res.Files != 1 {
 		t.Fatalf("import: %+v, %v", res, err)
 	}
-	if _, err := fed.WriteExports(ctx, now); err != nil {
+	if _, err := fed.WriteExports(ctx, then); err != nil {
 		t.Fatal(err)
 	}
 	data, _ := fx.blobs.Get(ctx, "AA/sample.zip")
@@ -477,4 +487,88 @@ func TestRefusalReasonQuotingBytes(t *testing.T) {
 			t.Fatalf("%+v, %v; want 1 refused, 1 imported", res, err)
 		}
 	})
+}
+
+// TestStallingPeerDoesNotHoldTheRun: a followed server whose files all
+// stall (headers, then nothing until the request's time-out) gets at most
+// a lease's time of a run, not MaxFilesPerRun time-outs (200 × 2 min,
+// hours, while the lease of 10 minutes lapsed and the servers after it
+// waited); the server after it is imported in the same run.
+func TestStallingPeerDoesNotHoldTheRun(t *testing.T) {
+	fx := newFixture(t, filepath.Join(t.TempDir(), "db"))
+	for i := range 30 {
+		name := fmt.Sprintf("AA/%d.zip", i)
+		fx.origin.add(name, []byte("x"))
+		fx.origin.stall[name] = true
+	}
+	bb := &origin{files: map[string][]byte{}, stall: map[string]bool{}}
+	bbKey, _ := export.GenerateKey()
+	bb.add("BB/1.zip", signed(t, bbKey, &export.File{Start: now.Add(-time.Hour), End: now, Region: "BB", BatchNum: 1, BatchSize: 1,
+		Keys: []export.Key{key(1, export.ReportConfirmedTest, 0, 0)}}))
+	hs := httptest.NewServer(bb)
+	t.Cleanup(hs.Close)
+	fed := fx.federation(t, federation.Config{RequestTimeout: 20 * time.Millisecond, Peers: []federation.Peer{
+		{Region: "AA", IndexURL: fx.url, Key: &fx.theirs.PublicKey},
+		{Region: "BB", IndexURL: hs.URL + "/exports/index.txt", Key: &bbKey.PublicKey},
+	}})
+	var mu sync.Mutex
+	clock := now
+	fed.SetClock(func() time.Time { // every look at the clock takes a minute
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Minute)
+		return clock
+	})
+	res, err := fed.ImportOnce(context.Background())
+	if err != nil || res.Files != 1 {
+		t.Errorf("ImportOnce = %+v, %v; want BB's file imported", res, err)
+	}
+	asked := 0
+	for i := range 30 {
+		asked += fx.origin.askedFor(fmt.Sprintf("AA/%d.zip", i))
+	}
+	if asked >= 10 {
+		t.Errorf("%d stalling files fetched in one run of simulated minutes: want the peer stopped after a lease's time", asked)
+	}
+}
+
+// TestKeysOutsideRetentionAreDropped: a followed server's keys that are
+// older than our retention, or start in the future, are not imported:
+// signed with our key, they would go to our phones as ours never do.
+func TestKeysOutsideRetentionAreDropped(t *testing.T) {
+	fx := newFixture(t, filepath.Join(t.TempDir(), "db"))
+	at := func(b byte, start uint32) export.Key {
+		k := key(b, export.ReportConfirmedTest, 0, 0)
+		k.RollingStart = start
+		return k
+	}
+	today := protocol.IntervalNumber(now) / 144 * 144
+	f := &export.File{Start: now.Add(-time.Hour), End: now, Region: "AA", BatchNum: 1, BatchSize: 1, Keys: []export.Key{
+		at(1, today-144),    // yesterday's: ended 10 h ago
+		at(2, today-20*144), // 20 days old
+		at(3, today-14*144), // ended 13 days and 10 h ago: within the retention
+		at(4, today+144),    // tomorrow's
+	}, Revised: []export.Key{at(5, today-20*144), at(6, protocol.IntervalNumber(now)+1)}}
+	fx.origin.add("AA/1.zip", signed(t, fx.theirs, f))
+	fed := fx.federation(t, federation.Config{})
+	ctx := context.Background()
+	if res, err := fed.ImportOnce(ctx); err != nil || res.Files != 1 || res.Keys != 2 || res.UntimelyDropped != 4 {
+		t.Fatalf("ImportOnce = %+v, %v; want 1 file of 2 keys, 4 dropped", res, err)
+	}
+	if _, err := fed.WriteExports(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := fx.blobs.Get(ctx, "AA/1.zip")
+	got, err := export.Read(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.File.Keys) != 2 || len(got.File.Revised) != 0 {
+		t.Errorf("offered keys %v, revised %v; want keys 1 and 3 only", got.File.Keys, got.File.Revised)
+	}
+	for _, k := range got.File.Keys {
+		if k.Data[0] != 1 && k.Data[0] != 3 {
+			t.Errorf("offered key %d", k.Data[0])
+		}
+	}
 }

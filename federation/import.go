@@ -30,7 +30,10 @@ type ImportResult struct {
 	Refused int // files that failed verification this run
 	// RecursiveDropped counts RECURSIVE keys left out (docs/federation.md).
 	RecursiveDropped int
-	Skipped          bool // another replica holds the lease
+	// UntimelyDropped counts keys left out because they are older than
+	// the retention or start in the future.
+	UntimelyDropped int
+	Skipped         bool // another replica holds the lease
 }
 
 // ErrRefused wraps why a file of a followed server was refused.
@@ -86,11 +89,15 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 		skip[k.Name] = k.State != store.FederationRefused || k.Attempts >= f.cfg.MaxAttempts
 	}
 	fetched := 0
+	// A server whose files stall until the time-out would otherwise hold
+	// the run for MaxFilesPerRun time-outs (hours), and the servers after
+	// it wait: each gets at most leaseFor of a run.
+	started := f.now()
 	for _, name := range indexEntries(index, p.Region) {
 		if skip[name] {
 			continue
 		}
-		if fetched == f.cfg.MaxFilesPerRun {
+		if fetched == f.cfg.MaxFilesPerRun || f.now().Sub(started) >= leaseFor {
 			break // the rest at the next run
 		}
 		fetched++
@@ -105,9 +112,9 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 		}
 		var file store.FederationFile
 		var keys []store.FederationKey
-		var dropped int
+		var dropped, untimely int
 		if err == nil {
-			file, keys, dropped, err = f.check(p, name, data)
+			file, keys, dropped, untimely, err = f.check(p, name, data)
 		}
 		if err != nil {
 			res.Refused++
@@ -123,6 +130,10 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 				return rerr
 			}
 			f.log.WarnContext(ctx, "federation: file refused", "follow", p.Region, "file", name, "attempt", attempts, "err", reason)
+			// Refused files take time too (a time-out each): keep the lease.
+			if _, err := f.db.AcquireLease(ctx, importLease, f.cfg.Instance, f.now(), f.now().Add(leaseFor)); err != nil {
+				return err
+			}
 			continue
 		}
 		ok, err := f.db.ImportFederationFile(ctx, file, keys)
@@ -133,6 +144,7 @@ func (f *Federation) importPeer(ctx context.Context, p Peer, res *ImportResult) 
 			res.Files++
 			res.Keys += len(keys)
 			res.RecursiveDropped += dropped
+			res.UntimelyDropped += untimely
 		}
 		// Keep the lease while catching up on many files.
 		if _, err := f.db.AcquireLease(ctx, importLease, f.cfg.Instance, f.now(), f.now().Add(leaseFor)); err != nil {
@@ -158,26 +170,31 @@ func indexEntries(index []byte, region string) []string {
 
 // check verifies one file of p and returns what to store: the file must
 // be a well-formed export signed by p's pinned key, of p's region. It
-// returns the keys to import and how many RECURSIVE ones it left out.
-func (f *Federation) check(p Peer, name string, data []byte) (store.FederationFile, []store.FederationKey, int, error) {
+// returns the keys to import, how many RECURSIVE ones it left out, and how
+// many it left out for their time: older than the retention, or starting in
+// the future (which a publish here refuses as key_in_future); signed with
+// our key they would reach our phones as our own keys never do.
+func (f *Federation) check(p Peer, name string, data []byte) (store.FederationFile, []store.FederationKey, int, int, error) {
 	a, err := export.Read(data)
 	if err != nil {
-		return store.FederationFile{}, nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+		return store.FederationFile{}, nil, 0, 0, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	if err := a.Verify(p.Key); err != nil {
-		return store.FederationFile{}, nil, 0, fmt.Errorf("%w: %w", ErrRefused, err)
+		return store.FederationFile{}, nil, 0, 0, fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	h := a.File
 	if h.Region != p.Region {
-		return store.FederationFile{}, nil, 0, fmt.Errorf("%w: region %q, want %q", ErrRefused, h.Region, p.Region)
+		return store.FederationFile{}, nil, 0, 0, fmt.Errorf("%w: region %q, want %q", ErrRefused, h.Region, p.Region)
 	}
 	if h.BatchNum < 1 || h.BatchSize < h.BatchNum || h.End.Before(h.Start) {
-		return store.FederationFile{}, nil, 0, fmt.Errorf("%w: batch %d of %d, window %v..%v", ErrRefused, h.BatchNum, h.BatchSize, h.Start, h.End)
+		return store.FederationFile{}, nil, 0, 0, fmt.Errorf("%w: batch %d of %d, window %v..%v", ErrRefused, h.BatchNum, h.BatchSize, h.Start, h.End)
 	}
+	now := f.now()
+	oldest, current := int64(now.Add(-f.cfg.Retention).Unix()/600), int64(now.Unix()/600)
 	file := store.FederationFile{Peer: p.Region, Name: name, Region: h.Region, Start: h.Start, End: h.End,
 		BatchNum: h.BatchNum, BatchSize: h.BatchSize, At: f.now()}
 	var keys []store.FederationKey
-	dropped := 0
+	dropped, untimely := 0, 0
 	for _, list := range []struct {
 		keys    []export.Key
 		revised bool
@@ -187,10 +204,14 @@ func (f *Federation) check(p Peer, name string, data []byte) (store.FederationFi
 				dropped++ // F2 warnings do not cross borders (docs/federation.md)
 				continue
 			}
+			if start := int64(k.RollingStart); start+int64(k.RollingPeriod) <= oldest || start > current {
+				untimely++
+				continue
+			}
 			keys = append(keys, toStore(k, list.revised))
 		}
 	}
-	return file, keys, dropped, nil
+	return file, keys, dropped, untimely, nil
 }
 
 func toStore(k export.Key, revised bool) store.FederationKey {

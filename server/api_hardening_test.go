@@ -132,3 +132,15 @@ func decodeBody(t *testing.T, resp *http.Response, v any) {
 		t.Fatal(err)
 	}
 }
+
+// TestHealthzDoesNotTellTheDatabaseError: /healthz is public; when the
+// database does not answer it says 503 and no more (PostgreSQL's errors
+// name the database's host, user and database), the error goes to the log.
+func TestHealthzDoesNotTellTheDatabaseError(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	e.db.Close()
+	resp, body := e.get(t, "/healthz")
+	if resp.StatusCode != 503 || strings.Contains(string(body), "closed") || strings.Contains(string(body), "sql") {
+		t.Errorf("healthz with the database down: %d %q", resp.StatusCode, body)
+	}
+}

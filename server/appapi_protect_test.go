@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/server"
@@ -151,4 +152,23 @@ func hourGKeys(now time.Time, offset, n int) []gKey {
 		keys = append(keys, k)
 	}
 	return keys
+}
+
+// TestV1PublishAnswersHaveOneSize: a real v1 publish that refuses many of
+// its keys answers as many bytes as chaff does, as every answer must
+// (docs/privacy.md, traffic analysis): padded to 1024 bytes, 20 rejections
+// made a real answer of 1.6 kB, which chaff never is.
+func TestV1PublishAnswersHaveOneSize(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	keys, _ := phoneKeys(e.clock.now(), 3)
+	for i := 0; i < 27; i++ {
+		k := keys[0]
+		k.RollingStart = 1 << 40 // key_in_future
+		keys = append(keys, k)
+	}
+	st, _, real := e.upload(t, e.issue(t, export.ReportConfirmedTest, 1).Code, keys)
+	_, chaff := e.gPost(t, api.PathPublish, map[string]any{}, nil, api.ChaffHeader, api.ChaffFake)
+	if st != 200 || len(real) != len(chaff) {
+		t.Errorf("real publish with 27 keys refused: %d, %d bytes; chaff: %d bytes", st, len(real), len(chaff))
+	}
 }

@@ -36,6 +36,9 @@ import (
 // older than 14 days is past every key it came from.
 const callbackRetention = 14 * 24 * time.Hour
 
+// callbackReceivedUnit is how precisely a request's arrival is stored.
+const callbackReceivedUnit = time.Hour
+
 // CallbackKeySize is the size of a callback sealing key (AES-256).
 const CallbackKeySize = 32
 
@@ -283,7 +286,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, &apiErr(413, "body_too_large", "the body exceeds %d bytes", maxBodyBytes).Body)
 		return
 	}
-	chaff := r.Header.Get(api.ChaffHeader) == api.ChaffFake
+	chaff := isChaff(r) // X-Bluezone-Chaff: 1, or X-Chaff, as on every app API path
 	internal := func(err error) {
 		s.log.ErrorContext(ctx, "callback", "err", err)
 		s.metrics.errors.WithLabelValues("internal").Inc()
@@ -366,11 +369,15 @@ func (s *Server) RequestCallback(ctx context.Context, body []byte) (*api.Callbac
 		return nil, err
 	}
 	keyID, sealed := s.callbacks.sealer.seal(plain)
-	if _, err := s.db.AddCallback(ctx, store.Callback{KeyID: keyID, Sealed: sealed, ReceivedAt: now}); err != nil {
+	// Only real requests are stored: their arrival to the second, next to
+	// a proxy's access log, would tell which client sent one (that is, who
+	// was warned). The hour is kept, and the request deleted 14 days after it.
+	received := now.Truncate(callbackReceivedUnit)
+	if _, err := s.db.AddCallback(ctx, store.Callback{KeyID: keyID, Sealed: sealed, ReceivedAt: received}); err != nil {
 		return nil, err
 	}
 	s.stat(ctx, "callbacks_requested", 1)
-	return &api.CallbackResponse{DeleteAfter: now.Add(callbackRetention).UTC().Format(time.RFC3339)}, nil
+	return &api.CallbackResponse{DeleteAfter: received.Add(callbackRetention).UTC().Format(time.RFC3339)}, nil
 }
 
 // CallbackView is a request as officials see it.

@@ -4,9 +4,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bluezone-vn/bluezone/api"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
+	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/server"
 )
 
@@ -31,5 +33,43 @@ func TestMetricsDoNotTellChaff(t *testing.T) {
 	}
 	if strings.Contains(string(m), "bluezone_export_keys_total") {
 		t.Error("metrics count exports' real keys apart from padding")
+	}
+}
+
+// TestMetricsAfterRealAndChaffUploadsAreAlike: a phone's real upload
+// (verify, certificate, publish of 14 keys) and its chaff leave /metrics
+// alike, so that someone who watches a phone's traffic and polls the
+// public /metrics cannot tell which it sent (a counter of stored keys rose
+// by the upload's keys, at the second it was answered, for real uploads only).
+func TestMetricsAfterRealAndChaffUploadsAreAlike(t *testing.T) {
+	url := dbtest.Backends(t)[0].URL
+	metrics := func(e *env) string {
+		_, m := e.get(t, "/metrics")
+		var out []string
+		for _, l := range strings.Split(string(m), "\n") {
+			if strings.HasPrefix(l, "bluezone_") {
+				out = append(out, l)
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	real := newEnv(t, url, server.Config{})
+	keys, _ := phoneKeys(real.clock.now(), 14)
+	if st, _, raw := real.upload(t, real.issue(t, export.ReportConfirmedTest, 1).Code, keys); st != 200 {
+		t.Fatalf("upload: %d %s", st, raw)
+	}
+	chaff := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	chaff.issue(t, export.ReportConfirmedTest, 1) // the same code issued, never used
+	for _, path := range []string{api.PathVerify, api.PathCertificate, api.PathPublish} {
+		chaff.gPost(t, path, map[string]any{}, nil, api.ChaffHeader, api.ChaffFake)
+	}
+	// The request counter is raised after the answer is written: wait for it.
+	r, c := metrics(real), metrics(chaff)
+	for i := 0; i < 50 && r != c; i++ {
+		time.Sleep(20 * time.Millisecond)
+		r, c = metrics(real), metrics(chaff)
+	}
+	if r != c {
+		t.Errorf("metrics after a real upload:\n%s\n\nafter chaff:\n%s", r, c)
 	}
 }

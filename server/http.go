@@ -28,7 +28,13 @@ const (
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	handle := func(route string, h func(ctx context.Context, body []byte) (any, error)) {
-		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, apiOptions{publish: route == api.PathPublish})))
+		opt := apiOptions{publish: route == api.PathPublish}
+		if opt.publish {
+			// Up to 30 key rejections do not fit in 1024 bytes: a real
+			// answer longer than chaff's would tell it apart.
+			opt.responseSize = publishResponseSize
+		}
+		mux.Handle("POST "+route, s.instrument(route, s.apiHandler(h, opt)))
 	}
 	// Verification alone is limited: it is where codes can be guessed;
 	// certificates and uploads need what a verification gave.
@@ -57,7 +63,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /exports/{name...}", s.instrument("/exports", http.HandlerFunc(s.serveExport)))
 	mux.Handle("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.db.Ping(r.Context()); err != nil {
-			http.Error(w, "database: "+err.Error(), http.StatusServiceUnavailable)
+			// The answer is public: the error (a PostgreSQL one names the
+			// database's host and user) goes to the log only.
+			s.log.ErrorContext(r.Context(), "healthz", "err", err)
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 			return
 		}
 		io.WriteString(w, "ok\n")
@@ -263,20 +272,39 @@ func (s *Server) serveExport(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(data))
 }
 
+// statusWriter counts a request when its status is written, before its
+// body: a body larger than the server's write buffer (publish answers'
+// 8192 bytes) reaches the client before the handler returns, and a client
+// reading /metrics right after its answer must see it counted.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	count   func(status int)
+	counted bool
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	w.status = code
+	if !w.counted {
+		w.counted = true
+		w.count(code)
+	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.counted {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := &statusWriter{ResponseWriter: w, count: func(status int) {
+			s.metrics.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+		}}
 		h.ServeHTTP(sw, r)
-		s.metrics.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
+		if !sw.counted { // nothing written: 200
+			sw.count(http.StatusOK)
+		}
 	})
 }

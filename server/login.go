@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -96,8 +97,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	email := cutEmail(r.PostFormValue("email"))
 	password := r.PostFormValue("password")
 	addr := s.clientAddr(r)
+	// What the audit log names: not what was typed when it is no email
+	// address (a password typed into the email field, say), for the log is
+	// read by administrators and kept 400 days.
+	actor := email
+	if a, err := mail.ParseAddress(email); err != nil || a.Address != email {
+		actor = "(not an email address)"
+	}
 	if !s.loginFormToken(r) || !sameOrigin(r) {
-		s.auditBounded(ctx, "csrf-login:"+addr, email, "csrf_refused", "POST /portal/login from "+addr+": no matching form token, or another Origin")
+		s.auditBounded(ctx, "csrf-login:"+addr, actor, "csrf_refused", "POST /portal/login from "+addr+": no matching form token, or another Origin")
 		s.loginPage(w, r, http.StatusForbidden, translate(requestLang(r), "The sign-in form had expired. Sign in again."))
 		return
 	}
@@ -114,7 +122,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !attempt.OK {
 		// One audit row per address and window: a flood of refused requests
 		// must not grow the log (the limiter counts the rows written).
-		s.auditAtMost(ctx, "throttled:"+addr, 1, email, "login_throttled", "from "+addr)
+		s.auditAtMost(ctx, "throttled:"+addr, 1, actor, "login_throttled", "from "+addr)
 		s.loginPage(w, r, http.StatusTooManyRequests, translate(requestLang(r), "Too many failed attempts. Wait 15 minutes and try again."))
 		return
 	}
@@ -124,13 +132,17 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash := []byte(dummyHash)
-	if err == nil && !o.Disabled {
+	// An account waiting for its first password (a set-password link) has
+	// no bcrypt hash, which bcrypt would refuse at once, telling by the
+	// answer's time that the email has an account.
+	usable := err == nil && !o.Disabled && strings.HasPrefix(o.PasswordHash, "$2")
+	if usable {
 		hash = []byte(o.PasswordHash)
 	}
 	// Always one bcrypt comparison, so that unknown and disabled accounts
 	// answer as slowly as wrong passwords.
-	if s.comparePassword(hash, []byte(password)) != nil || err != nil || o.Disabled {
-		s.audit(ctx, email, "login_failed", "")
+	if s.comparePassword(hash, []byte(password)) != nil || !usable {
+		s.audit(ctx, actor, "login_failed", "")
 		s.loginPage(w, r, http.StatusUnauthorized, translate(requestLang(r), "Wrong email or password."))
 		return
 	}

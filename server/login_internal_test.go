@@ -26,7 +26,9 @@ func TestDummyHashCost(t *testing.T) {
 	}
 }
 
-// TestLoginAlwaysComparesAPassword: unknown and disabled accounts go through
+// TestLoginAlwaysComparesAPassword: unknown and disabled accounts, and
+// accounts still waiting for their first password (a set-password link:
+// their hash is no bcrypt hash, which bcrypt refuses at once), go through
 // one bcrypt comparison (against the dummy hash) like wrong passwords, so
 // that answer times do not tell which emails have accounts. Timing-free: it
 // records the hashes the comparer is given.
@@ -56,6 +58,7 @@ func TestLoginAlwaysComparesAPassword(t *testing.T) {
 	for _, o := range []store.Official{
 		{Email: "on@moh.gov.vn", Name: "On", Role: RoleOfficial, PasswordHash: "$2a$10$real", CreatedAt: time.Now()},
 		{Email: "off@moh.gov.vn", Name: "Off", Role: RoleOfficial, PasswordHash: "$2a$10$real", CreatedAt: time.Now()},
+		{Email: "new@moh.gov.vn", Name: "New", Role: RoleAdmin, PasswordHash: "!" + randomToken(), CreatedAt: time.Now()},
 	} {
 		id, err := db.CreateOfficial(ctx, o)
 		if err != nil {
@@ -75,6 +78,7 @@ func TestLoginAlwaysComparesAPassword(t *testing.T) {
 	}{
 		{"nobody@moh.gov.vn", "right", 401, []byte(dummyHash)},
 		{"off@moh.gov.vn", "right", 401, []byte(dummyHash)},
+		{"new@moh.gov.vn", "right", 401, []byte(dummyHash)},
 		{"on@moh.gov.vn", "wrong", 401, []byte("$2a$10$real")},
 		{"on@moh.gov.vn", "right", 303, []byte("$2a$10$real")},
 	} {

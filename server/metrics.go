@@ -11,7 +11,6 @@ type metrics struct {
 	requests    *prometheus.CounterVec
 	errors      *prometheus.CounterVec
 	publishes   prometheus.Counter
-	keys        prometheus.Counter
 	codesIssued prometheus.Counter
 	exports     prometheus.Counter
 	// exportPeriodsGivenUp counts periods that failed too often (alert on any).
@@ -28,7 +27,6 @@ func newMetrics() *metrics {
 		requests:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_http_requests_total", Help: "HTTP requests by route and status."}, []string{"route", "status"}),
 		errors:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_api_errors_total", Help: "API errors by error code."}, []string{"code"}),
 		publishes:   prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_publishes_total", Help: "Uploads answered 200, chaff included."}),
-		keys:        prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_keys_published_total", Help: "Keys stored."}),
 		codesIssued: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_codes_issued_total", Help: "Verification codes issued."}),
 		exports:     prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_exports_written_total", Help: "Export batches written."}),
 		verifyRefused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluezone_verify_refused_total",
@@ -37,7 +35,7 @@ func newMetrics() *metrics {
 			Help: "Export periods that failed too often; their keys went out with the next period."}),
 		verifyFailed: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluezone_verify_failed_total", Help: "Verifications with a wrong, used, expired or revoked code."}),
 	}
-	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.keys, m.codesIssued, m.exports, m.exportPeriodsGivenUp, m.verifyRefused, m.verifyFailed,
+	m.reg.MustRegister(m.requests, m.errors, m.publishes, m.codesIssued, m.exports, m.exportPeriodsGivenUp, m.verifyRefused, m.verifyFailed,
 		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	return m
 }

@@ -60,5 +60,11 @@ func Redact(text, e164 string) string {
 	}
 	m := Mask(e164)
 	text = strings.ReplaceAll(text, e164, m)
-	return strings.ReplaceAll(text, e164[1:], m[1:])
+	text = strings.ReplaceAll(text, e164[1:], m[1:])
+	// The national form (0912345678) and the subscriber number alone
+	// (912345678) do not contain the country code, whose length Redact does
+	// not know: the digits after the first three (country codes have 1 to
+	// 3) are in every form, so those go too, but for the last three.
+	rest := e164[4:]
+	return strings.ReplaceAll(text, rest, strings.Repeat("•", len(rest)-3)+rest[len(rest)-3:])
 }

@@ -259,6 +259,17 @@ func TestMaskAndRedact(t *testing.T) {
 	if strings.Contains(got, "912345") {
 		t.Fatalf("Redact left the number: %q", got)
 	}
+	// Gateways of the country echo the national form (0912345678) or the
+	// subscriber number alone: neither may reach the audit log.
+	for _, text := range []string{"number 0912345678 is not reachable", "subscriber 912345678 unknown", "+1 650 (16505550123)"} {
+		e164 := "+84912345678"
+		if strings.HasPrefix(text, "+1") {
+			e164 = "+16505550123"
+		}
+		if got := Redact(text, e164); strings.Contains(got, "912345") || strings.Contains(got, "50555") {
+			t.Errorf("Redact(%q) left the number: %q", text, got)
+		}
+	}
 }
 
 func TestTemplates(t *testing.T) {

@@ -74,8 +74,9 @@ func (db *DB) SetOfficialRole(ctx context.Context, id int64, role string) error 
 	return nil
 }
 
-// DisableOfficial disables an account and ends its sessions, refusing
-// (ErrLastAdmin) to disable the last enabled administrator.
+// DisableOfficial disables an account, ends its sessions and voids its
+// reset links, refusing (ErrLastAdmin) to disable the last enabled
+// administrator.
 func (db *DB) DisableOfficial(ctx context.Context, id int64) error {
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		if err := db.lockOfficials(ctx, tx); err != nil {
@@ -98,6 +99,11 @@ func (db *DB) DisableOfficial(ctx context.Context, id int64) error {
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE officials SET disabled = TRUE WHERE id = $1`, id); err != nil {
+			return err
+		}
+		// A link that leaked must not set a password that works again
+		// once the account is enabled.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM password_resets WHERE official_id = $1`, id); err != nil {
 			return err
 		}
 		return endSessions(ctx, tx, id, nil)
@@ -165,12 +171,15 @@ func (db *DB) PasswordReset(ctx context.Context, tokenHash []byte, now time.Time
 
 // UsePasswordReset uses a reset link once: it sets the password and ends
 // every session of the account, in one transaction, so that two uses racing
-// cannot both succeed. ErrNotFound: no such unexpired link.
+// cannot both succeed. ErrNotFound: no such unexpired link, or its account
+// is disabled.
 func (db *DB) UsePasswordReset(ctx context.Context, tokenHash []byte, now time.Time, hash string) (Official, error) {
 	var o Official
 	err := db.tx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2 RETURNING official_id`, tokenHash, now.Unix()).Scan(&id)
+		// No link works while its account is disabled.
+		err := tx.QueryRowContext(ctx, `DELETE FROM password_resets WHERE token_hash = $1 AND expires_at > $2
+			AND official_id IN (SELECT id FROM officials WHERE NOT disabled) RETURNING official_id`, tokenHash, now.Unix()).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}

@@ -246,3 +246,41 @@ func TestLastAdminUnderRace(t *testing.T) {
 		}
 	})
 }
+
+// TestDisableVoidsResetLinks: disabling an account (one that was
+// compromised, say) voids its reset links, so that a link that leaked does
+// not set a password that works again once the account is re-enabled; and
+// no link works while the account is disabled.
+func TestDisableVoidsResetLinks(t *testing.T) {
+	eachBackend(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		addOfficial(t, db, "admin@x.vn", "admin")
+		id := addOfficial(t, db, "o@x.vn", "official")
+		exp := now.Add(time.Hour)
+		if err := db.CreatePasswordReset(ctx, id, []byte("leaked"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.DisableOfficial(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UsePasswordReset(ctx, []byte("leaked"), now, "new"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link issued before the account was disabled, used while disabled: %v", err)
+		}
+		// Issued while disabled: it works only once the account is enabled.
+		if err := db.CreatePasswordReset(ctx, id, []byte("later"), exp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UsePasswordReset(ctx, []byte("later"), now, "new"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link used while the account is disabled: %v", err)
+		}
+		if err := db.SetOfficialDisabled(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.UsePasswordReset(ctx, []byte("leaked"), now, "new"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a link issued before the account was disabled, used after it was enabled again: %v", err)
+		}
+		if _, err := db.UsePasswordReset(ctx, []byte("later"), now, "new"); err != nil {
+			t.Errorf("a link issued while disabled, used once enabled: %v", err)
+		}
+	})
+}
