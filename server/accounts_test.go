@@ -427,3 +427,16 @@ func TestTOTPChallengeExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestAccountWithoutNameIsNamedByEmail: an account created with a blank
+// name shows its email where its name would be.
+func TestAccountWithoutNameIsNamedByEmail(t *testing.T) {
+	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
+	ctx := context.Background()
+	if _, _, _, err := e.srv.CreateOfficialAccount(ctx, "test", "lan@moh.gov.vn", "  ", server.RoleOfficial, officialPassword); err != nil {
+		t.Fatal(err)
+	}
+	if o, err := e.db.OfficialByEmail(ctx, "lan@moh.gov.vn"); err != nil || o.Name != "lan@moh.gov.vn" {
+		t.Fatalf("name %q, %v; want the email", o.Name, err)
+	}
+}

@@ -107,3 +107,27 @@ func TestLoginAlwaysComparesAPassword(t *testing.T) {
 		}
 	}
 }
+
+// TestClientAddrFromProxyHeader: the client is the last address of the
+// trusted header's last value, also when that value starts with a comma
+// (a proxy appending to an empty header).
+func TestClientAddrFromProxyHeader(t *testing.T) {
+	s := &Server{cfg: Config{TrustedProxyHeader: "X-Forwarded-For"}}
+	for _, tt := range []struct{ header, want string }{
+		{"", "192.0.2.1"},
+		{"203.0.113.5", "203.0.113.5"},
+		{"198.51.100.7, 203.0.113.5", "203.0.113.5"},
+		{",203.0.113.5", "203.0.113.5"},
+		{"not an address", "192.0.2.1"},
+		{"2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+	} {
+		r := httptest.NewRequest("POST", "/portal/login", nil)
+		r.RemoteAddr = "192.0.2.1:4242"
+		if tt.header != "" {
+			r.Header.Set("X-Forwarded-For", tt.header)
+		}
+		if got := s.clientAddr(r); got != tt.want {
+			t.Errorf("X-Forwarded-For %q: client %q, want %q", tt.header, got, tt.want)
+		}
+	}
+}
