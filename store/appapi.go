@@ -146,7 +146,7 @@ func (db *DB) PublishAndRevise(ctx context.Context, codeID int64, keys []Key, re
 				}
 			}
 		}
-		if len(existing) > 0 {
+		if len(existing) > 0 { // skipped keys do not count against the cap
 			published -= len(existing)
 			_, err = tx.ExecContext(ctx, `UPDATE codes SET keys_published = $2 WHERE id = $1`, codeID, published)
 		}
@@ -156,7 +156,7 @@ func (db *DB) PublishAndRevise(ctx context.Context, codeID int64, keys []Key, re
 	case errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevoked), errors.Is(err, ErrRevisionConflict):
 		return nil, published, err
 	case err != nil:
-		return nil, 0, fmt.Errorf("store: publish and revise keys of code %d: %w", codeID, err)
+		return nil, 0, fmt.Errorf("store: publish keys of code %d: %w", codeID, err)
 	}
 	return existing, published, nil
 }

@@ -212,51 +212,9 @@ var ErrRevoked = errors.New("the code is revoked")
 // indices into keys are returned in existing. published is how many keys
 // the code has published in all: after this upload, or before it when it
 // returns ErrTooManyKeys. A code that does not exist gives ErrNotFound.
+// It is PublishAndRevise without revisions.
 func (db *DB) PublishKeys(ctx context.Context, codeID int64, keys []Key, max int) (existing []int, published int, err error) {
-	if len(keys) == 0 {
-		return nil, 0, nil
-	}
-	err = db.tx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE codes SET keys_published = keys_published + $2
-			WHERE id = $1 AND revoked_at IS NULL AND keys_published + $2 <= $3 RETURNING keys_published`, codeID, len(keys), max).Scan(&published)
-		if errors.Is(err, sql.ErrNoRows) {
-			var revoked sql.NullInt64
-			err = tx.QueryRowContext(ctx, `SELECT keys_published, revoked_at FROM codes WHERE id = $1`, codeID).Scan(&published, &revoked)
-			switch {
-			case errors.Is(err, sql.ErrNoRows):
-				return ErrNotFound
-			case err != nil:
-				return err
-			case revoked.Valid:
-				return ErrRevoked
-			}
-			return ErrTooManyKeys
-		}
-		if err != nil {
-			return err
-		}
-		inserted, err := insertKeys(ctx, tx, codeID, keys)
-		if err != nil {
-			return err
-		}
-		for i, k := range keys {
-			if !inserted[string(k.Data)] {
-				existing = append(existing, i)
-			}
-		}
-		if len(existing) > 0 { // skipped keys do not count against the cap
-			published -= len(existing)
-			_, err = tx.ExecContext(ctx, `UPDATE codes SET keys_published = $2 WHERE id = $1`, codeID, published)
-		}
-		return err
-	})
-	switch {
-	case errors.Is(err, ErrTooManyKeys), errors.Is(err, ErrNotFound), errors.Is(err, ErrRevoked):
-		return nil, published, err
-	case err != nil:
-		return nil, 0, fmt.Errorf("store: publish keys of code %d: %w", codeID, err)
-	}
-	return existing, published, nil
+	return db.PublishAndRevise(ctx, codeID, keys, nil, max)
 }
 
 // insertKeys stores keys of code codeID in one statement (whatever their
