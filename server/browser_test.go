@@ -58,12 +58,7 @@ func TestPortalInABrowser(t *testing.T) {
 		chromedp.Click(`#signin`),
 		chromedp.WaitVisible(`#totp-secret`))
 	// An administrator enrols a second factor first (TestAccountsInABrowser).
-	step("enrol a second factor",
-		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
-		chromedp.Click(`#totp-confirm`),
-		chromedp.WaitVisible(`#totp-status`),
-		chromedp.Navigate(e.http.URL+"/portal/codes"),
-		chromedp.WaitVisible(`#issue`))
+	c.enrolTOTP(e.http.URL, e.clock.now())
 	step("issue a code",
 		chromedp.SetValue(`#report_type`, "CONFIRMED_CLINICAL_DIAGNOSIS"),
 		chromedp.Click(`#issue`),
@@ -185,4 +180,17 @@ func (c *chrome) shot(name string) []byte {
 		os.WriteFile(filepath.Join(dir, name), png, 0o644)
 	}
 	return png
+}
+
+// enrolTOTP enrols a second factor from the enrolment page an
+// administrator is held at after the password (TestAccountsInABrowser
+// checks that page), then opens the codes page.
+func (c *chrome) enrolTOTP(base string, now time.Time) {
+	c.t.Helper()
+	c.step("enrol a second factor",
+		chromedp.SendKeys(`#totp-code`, browserTOTPCode(c.t, c.text(`#totp-secret`), now)),
+		chromedp.Click(`#totp-confirm`),
+		chromedp.WaitVisible(`#totp-status`),
+		chromedp.Navigate(base+"/portal/codes"),
+		chromedp.WaitVisible(`#issue`))
 }

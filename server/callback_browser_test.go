@@ -45,12 +45,7 @@ func TestCallbackQueueInABrowser(t *testing.T) {
 		chromedp.Click(`#signin`),
 		chromedp.WaitVisible(`#totp-secret`))
 	// The first account is an administrator: it enrols a second factor first.
-	step("enrol a second factor",
-		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
-		chromedp.Click(`#totp-confirm`),
-		chromedp.WaitVisible(`#totp-status`),
-		chromedp.Navigate(e.http.URL+"/portal/codes"),
-		chromedp.WaitVisible(`#issue`))
+	c.enrolTOTP(e.http.URL, e.clock.now())
 	step("open the queue from the menu", chromedp.Click(`header a[href="/portal/callbacks"]`), chromedp.WaitVisible(`#queue`))
 	if q := text(`#queue`); !strings.Contains(q, "+84912345678") || !strings.Contains(q, "0987654321") || !strings.Contains(q, "Tiếng Việt") {
 		t.Fatalf("queue shows:\n%s", q)

@@ -85,12 +85,7 @@ func TestPortalLanguagesInABrowser(t *testing.T) {
 		chromedp.Click(`#signin`),
 		chromedp.WaitVisible(`#totp-secret`))
 	// An administrator enrols a second factor first (TestAccountsInABrowser).
-	step("enrol a second factor",
-		chromedp.SendKeys(`#totp-code`, browserTOTPCode(t, text(`#totp-secret`), e.clock.now())),
-		chromedp.Click(`#totp-confirm`),
-		chromedp.WaitVisible(`#totp-status`),
-		chromedp.Navigate(e.http.URL+"/portal/codes"),
-		chromedp.WaitVisible(`#issue`))
+	c.enrolTOTP(e.http.URL, e.clock.now())
 	step("issue a code", chromedp.Click(`#issue`), chromedp.WaitVisible(`#issued-code`))
 	look("code-issued", "en", "Verification codes")
 	for _, p := range pages {
