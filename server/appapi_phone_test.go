@@ -11,12 +11,11 @@ import (
 	"github.com/bluezone-vn/bluezone/server"
 )
 
-// TestPhoneRevisesF1ToF0: Bluezone's engine uploads as a confirmed F1,
-// then, tested positive, as an F0 with another code: its revision token
-// lets the server revise the keys it published as RECURSIVE.
-func TestPhoneRevisesF1ToF0(t *testing.T) {
+// phoneWithFiveDays is a server and an engine that has used a key on each
+// of the last five days, with a client of the server's app API.
+func phoneWithFiveDays(t *testing.T) (*env, *phone.Engine, *phone.Client) {
+	t.Helper()
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
-	ctx := context.Background()
 	p, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -27,7 +26,15 @@ func TestPhoneRevisesF1ToF0(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := &phone.Client{BaseURL: e.http.URL, APIKey: e.apiKey(t), App: testApp}
+	return e, p, &phone.Client{BaseURL: e.http.URL, APIKey: e.apiKey(t), App: testApp}
+}
+
+// TestPhoneRevisesF1ToF0: Bluezone's engine uploads as a confirmed F1,
+// then, tested positive, as an F0 with another code: its revision token
+// lets the server revise the keys it published as RECURSIVE.
+func TestPhoneRevisesF1ToF0(t *testing.T) {
+	e, p, c := phoneWithFiveDays(t)
+	ctx, now := context.Background(), e.clock.now()
 	f1, err := p.Upload(ctx, c, e.issue(t, export.ReportRecursive, 4).Code, now.Unix())
 	if err != nil || f1.Inserted != 5 || f1.ReportType != "RECURSIVE" {
 		t.Fatalf("F1 upload: %+v %v", f1, err)
@@ -58,19 +65,8 @@ func TestPhoneRevisesF1ToF0(t *testing.T) {
 // CONFIRMED_TEST. Sending them again, as RECURSIVE, made the server refuse
 // the whole upload (invalid_report_type_transition).
 func TestPhoneUploadsF1CodeAfterF0(t *testing.T) {
-	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
-	ctx := context.Background()
-	p, err := phone.Open(t.TempDir(), make([]byte, phone.StorageKeyLength), phone.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := e.clock.now()
-	for d := 4; d >= 0; d-- { // a key a day
-		if _, err := p.Advertisement(now.AddDate(0, 0, -d).Unix()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c := &phone.Client{BaseURL: e.http.URL, APIKey: e.apiKey(t), App: testApp}
+	e, p, c := phoneWithFiveDays(t)
+	ctx, now := context.Background(), e.clock.now()
 	f0, err := p.Upload(ctx, c, e.issue(t, export.ReportConfirmedTest, 2).Code, now.Unix())
 	if err != nil || f0.Inserted != 5 || f0.Published != 0 {
 		t.Fatalf("F0 upload: %+v %v", f0, err)
