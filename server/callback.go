@@ -14,7 +14,6 @@ import (
 	"mime"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -312,9 +311,7 @@ func (s *Server) serveCallback(w http.ResponseWriter, r *http.Request) {
 			limit = "global"
 		}
 		cb.refused.WithLabelValues(limit).Inc()
-		s.metrics.errors.WithLabelValues("too_many_requests").Inc()
-		secs := max(int(a.RetryAt.Sub(now).Seconds()+0.999), 1)
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := s.retryAfter(w, a.RetryAt, now)
 		writeJSON(w, http.StatusTooManyRequests, &apiErr(429, "too_many_requests", "too many callback requests; try again in %d seconds", secs).Body)
 		return
 	}

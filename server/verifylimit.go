@@ -62,12 +62,7 @@ func (s *Server) takeVerifyAttempt(w http.ResponseWriter, r *http.Request, chaff
 			limit = "global"
 		}
 		s.metrics.verifyRefused.WithLabelValues(limit).Inc()
-		s.metrics.errors.WithLabelValues("too_many_requests").Inc()
-		secs := int(a.RetryAt.Sub(now).Seconds() + 0.999)
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		secs := s.retryAfter(w, a.RetryAt, now)
 		opt.fail(w, apiErr(429, "too_many_requests", "too many verification attempts; try again in %d seconds", secs))
 		return verifyAttempt{}, false
 	}
@@ -98,4 +93,14 @@ func (s *Server) endVerifyAttempt(ctx context.Context, a verifyAttempt, o verify
 	if err != nil {
 		s.log.ErrorContext(ctx, "verify limit", "err", err) // the attempt just keeps counting
 	}
+}
+
+// retryAfter counts a request refused by a limit and sets its Retry-After:
+// the whole seconds until retryAt, at least 1. It returns them for the
+// answer's message.
+func (s *Server) retryAfter(w http.ResponseWriter, retryAt, now time.Time) int {
+	s.metrics.errors.WithLabelValues("too_many_requests").Inc()
+	secs := max(int(retryAt.Sub(now).Seconds()+0.999), 1)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	return secs
 }
