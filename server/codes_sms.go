@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/bluezone-vn/bluezone/sms"
 )
@@ -24,8 +23,6 @@ type SMSConfig struct {
 	LinkBase string
 	// CountryCode is put before national numbers (a leading 0): "84".
 	CountryCode string
-	// Location is the time zone {expires} is written in (default: Config.TimeZone).
-	Location *time.Location
 }
 
 // DefaultSMSTemplate is the message in lang when no template is set.
@@ -111,11 +108,7 @@ func (s *Server) SendCode(ctx context.Context, c *IssuedCode, phone, lang, by st
 		return ErrNoSMS
 	}
 	lang = smsLang(lang)
-	loc := s.cfg.SMS.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	at := c.ExpiresAt.In(loc)
+	at := c.ExpiresAt.In(s.cfg.TimeZone) // {expires} in the officials' zone, as the portal shows it
 	expires := at.Format("15:04 ") + utcOffset(at) + at.Format(" 02/01/2006")
 	if lang == langEnglish {
 		expires = at.Format("15:04 ") + utcOffset(at) + at.Format(", 2 Jan 2006")

@@ -223,9 +223,6 @@ func (c *Config) defaults() {
 		// Cannot fail: the zone database is in the binary (time/tzdata).
 		c.TimeZone, _ = time.LoadLocation(DefaultTimeZone)
 	}
-	if c.SMS.Location == nil { // people read an SMS's expiry in the officials' zone
-		c.SMS.Location = c.TimeZone
-	}
 }
 
 // Validate reports every problem at once.
