@@ -403,6 +403,26 @@ func TestValidateMessagesInWords(t *testing.T) {
 	}
 }
 
+// TestProblemsOfAnyError: Problems lists nothing for a valid configuration
+// and an error that is no FieldError as its own message.
+func TestProblemsOfAnyError(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{"valid", nil, nil},
+		{"another error", errors.New("signature does not verify"), []string{"signature does not verify"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got := risk.Problems(tt.err)
+			if len(got) != len(tt.want) || (len(got) > 0 && got[0] != tt.want[0]) {
+				t.Fatalf("Problems(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
 // A configuration signed before the v2 fields existed keeps today's
 // behaviour: absent fields take the defaults, not zero.
 func TestJSONAbsentFieldsKeepDefaults(t *testing.T) {
