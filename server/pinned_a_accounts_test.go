@@ -35,10 +35,10 @@ func TestPinnedAccountEmailLength(t *testing.T) {
 				}
 				_, _, _, err := e.srv.CreateOfficialAccount(ctx, "test", addr, "Long", server.RoleOfficial, officialPassword)
 				if (err == nil) != tt.ok {
-					t.Errorf("%d bytes: err %v, want accepted %v", tt.n, err, tt.ok)
+					t.Errorf("%d bytes: accepted %v, want %v", tt.n, err == nil, tt.ok)
 				}
 				if _, err := e.srv.OfficialByEmail(ctx, addr); (err == nil) != tt.ok {
-					t.Errorf("%d bytes: stored account: %v, want it %v", tt.n, err, tt.ok)
+					t.Errorf("%d bytes: account stored %v, want %v", tt.n, err == nil, tt.ok)
 				}
 			}
 		})
