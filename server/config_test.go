@@ -13,7 +13,7 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestConfigRefusesChaffDelayBelowOneMs: a chaff delay below 1 ms would make
+// TestConfigRefusesChaffDelayBelowOneMs: a negative chaff delay would make
 // every chaff answer panic (the delay is drawn at random around it), so
 // New refuses it instead of starting a server that fails later; 0 still
 // means the default.

@@ -247,9 +247,10 @@ func (c Config) Validate() error {
 	if err := validKeyLabel(c.ExportKeyID, c.ExportKeyVersion); err != nil {
 		errs = append(errs, fmt.Errorf("export key: %w", err))
 	}
-	if c.ChaffResponseMs < 1 {
-		// newChaffDelay draws around it; below 1 ms every chaff answer panics.
-		errs = append(errs, fmt.Errorf("chaff response time %d ms: want at least 1", c.ChaffResponseMs))
+	if c.ChaffResponseMs < 0 {
+		// newChaffDelay draws around it: a negative one made every chaff
+		// answer panic (0 is the default, set before).
+		errs = append(errs, fmt.Errorf("chaff response time %d ms: want at least 1 (0: the default)", c.ChaffResponseMs))
 	}
 	if len(c.InstanceID) > 200 {
 		errs = append(errs, fmt.Errorf("instance id of %d bytes: want at most 200", len(c.InstanceID)))
