@@ -31,11 +31,11 @@ func (b healingBlobs) Put(ctx context.Context, name string, data []byte) error {
 	return b.Blobs.Put(ctx, name, data)
 }
 
-// TestPinnedGivenUpPeriodStaysGivenUp: a period given up at its third
+// TestGivenUpPeriodStaysGivenUp: a period given up at its third
 // failed run stays given up in later runs, even once its files could be
 // written: its keys go out with the next period's file, which starts where
 // it started (exportfailures.go, periodAttempts).
-func TestPinnedGivenUpPeriodStaysGivenUp(t *testing.T) {
+func TestGivenUpPeriodStaysGivenUp(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()

@@ -15,10 +15,10 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestPinnedChaffDelayDrawBounds: a draw is from half the mean to one and
+// TestChaffDelayDrawBounds: a draw is from half the mean to one and
 // a half times it, both ends included, down to means of a few nanoseconds;
 // a mean of zero draws zero.
-func TestPinnedChaffDelayDrawBounds(t *testing.T) {
+func TestChaffDelayDrawBounds(t *testing.T) {
 	for _, m := range []time.Duration{0, 1, 2, 3, 10} {
 		d := newChaffDelay(m)
 		lo, hi := m/2, m/2+m // m/2 rounds down, as the jitter is whole nanoseconds
@@ -37,10 +37,10 @@ func TestPinnedChaffDelayDrawBounds(t *testing.T) {
 	}
 }
 
-// TestPinnedForgetFailures: once the period ending at end is written, the
+// TestForgetFailures: once the period ending at end is written, the
 // counts of it and of earlier periods (and of keys that are no period) are
 // dropped from the setting, and counts of later periods are kept.
-func TestPinnedForgetFailures(t *testing.T) {
+func TestForgetFailures(t *testing.T) {
 	end := time.Date(2026, 11, 20, 11, 0, 0, 0, time.UTC)
 	key := func(d time.Duration) string { return strconv.FormatInt(end.Add(d).Unix(), 10) }
 	for _, be := range dbtest.Backends(t) {
@@ -89,11 +89,11 @@ func TestPinnedForgetFailures(t *testing.T) {
 	}
 }
 
-// TestPinnedBulkSeparatorTie: a first line with no more semicolons than
+// TestBulkSeparatorTie: a first line with no more semicolons than
 // commas is read as comma separated, the default. A first line can have
 // neither when the header's first cell is quoted and holds a line break
 // (a spreadsheet cell with Alt+Enter).
-func TestPinnedBulkSeparatorTie(t *testing.T) {
+func TestBulkSeparatorTie(t *testing.T) {
 	for _, tt := range []struct {
 		file string
 		ok   bool

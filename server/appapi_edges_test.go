@@ -19,9 +19,9 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestPinnedENRevisedKeysCounted: the daily keys_revised counter counts
+// TestENRevisedKeysCounted: the daily keys_revised counter counts
 // the keys a publish revised, and nothing for a publish that revises none.
-func TestPinnedENRevisedKeysCounted(t *testing.T) {
+func TestENRevisedKeysCounted(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			e := newEnv(t, be.URL, server.Config{})
@@ -80,11 +80,11 @@ func (r *racingStore) StoredKeys(ctx context.Context, data [][]byte) (map[string
 	return m, err
 }
 
-// TestPinnedENInsertedWhenRaced: when another upload stores one of a
+// TestENInsertedWhenRaced: when another upload stores one of a
 // publish's keys between its lookup and its insert, the answer counts only
 // the keys this publish inserted and rejects the other as published
 // already.
-func TestPinnedENInsertedWhenRaced(t *testing.T) {
+func TestENInsertedWhenRaced(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -128,12 +128,12 @@ func TestPinnedENInsertedWhenRaced(t *testing.T) {
 	}
 }
 
-// TestPinnedENTokenKeepsLiveKeys: a revision token names at most 64 keys,
+// TestENTokenKeepsLiveKeys: a revision token names at most 64 keys,
 // those that start latest among the keys still young enough to be
 // published. A key that ends exactly at the 14-day bound can no longer be
 // published (key_too_old), so it must not take the slot of an older-starting
 // key that is still live: that key stays revisable.
-func TestPinnedENTokenKeepsLiveKeys(t *testing.T) {
+func TestENTokenKeepsLiveKeys(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			e := newEnv(t, be.URL, server.Config{}) // 10:07; the third publish at 10:17

@@ -45,13 +45,13 @@ func storeCodeKeys(t *testing.T, db *store.DB, n int, exportAt time.Time) (int64
 	return id, out
 }
 
-// TestPinnedExportFilesPaddedAndRecorded: every file of a period, split or
+// TestExportFilesPaddedAndRecorded: every file of a period, split or
 // not, is padded on its own up to --min-batch-keys (docs/api.md: "each
 // padded on its own"), so with even shares below the minimum all files of
 // the period hold exactly the minimum; revoked keys go out as revised keys;
 // and the export's record counts the period's real keys, revised keys and
 // padding, and names its files in index.txt order.
-func TestPinnedExportFilesPaddedAndRecorded(t *testing.T) {
+func TestExportFilesPaddedAndRecorded(t *testing.T) {
 	const perFile, minKeys = 10, 10
 	for _, tc := range []struct{ fresh, revoked, files int }{
 		{0, 0, 1},
@@ -155,14 +155,14 @@ func keySet(keys [][]byte) map[string]bool {
 	return m
 }
 
-// TestPinnedFillerKeysLookReal: the random keys that pad a batch must be
+// TestFillerKeysLookReal: the random keys that pad a batch must be
 // keys a phone could have published by the batch's end (publish.go: none
 // starts after the current interval or ends before the retention window;
 // EN's days since onset are -14..14, and publish refuses keys more than 14
 // days from the test date), with whole-day rolling periods, and spread over
 // the window's days as uploads are, not all on one day: otherwise they tell
 // themselves apart from real keys.
-func TestPinnedFillerKeysLookReal(t *testing.T) {
+func TestFillerKeysLookReal(t *testing.T) {
 	const minKeys = 1000 // enough that every day of the window is drawn
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
@@ -207,10 +207,10 @@ func TestPinnedFillerKeysLookReal(t *testing.T) {
 	}
 }
 
-// TestPinnedExportErrorNamesFile: when storage refuses file 2 of a split
+// TestExportErrorNamesFile: when storage refuses file 2 of a split
 // period, the worker's error names that file (batch end, file 2 of 2) and
 // the cause, for the operator reading the log.
-func TestPinnedExportErrorNamesFile(t *testing.T) {
+func TestExportErrorNamesFile(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()

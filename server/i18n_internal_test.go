@@ -8,9 +8,9 @@ import (
 	"github.com/bluezone-vn/bluezone/risk"
 )
 
-// TestPinnedDLocalizeProblemsOfAnyError: like risk.Problems, nothing for no
+// TestLocalizeProblemsOfAnyError: like risk.Problems, nothing for no
 // error, a plain error's own message, and one message per broken rule.
-func TestPinnedDLocalizeProblemsOfAnyError(t *testing.T) {
+func TestLocalizeProblemsOfAnyError(t *testing.T) {
 	two := risk.DefaultConfig()
 	two.MinutesThreshold, two.MaxScanSeconds = 0.5, 0
 	for _, tt := range []struct {

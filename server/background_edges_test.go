@@ -126,11 +126,11 @@ func stop(t *testing.T, cancel context.CancelFunc, done chan struct{}) {
 	}
 }
 
-// TestPinnedExportWorkerLogsRuns: the worker logs a run that wrote batches
+// TestExportWorkerLogsRuns: the worker logs a run that wrote batches
 // (with their number and keys) and a run that failed (with the error), and
 // nothing for the many runs that find nothing due. A period failing to be
 // written fails two runs, and the third gives it up (exportfailures.go).
-func TestPinnedExportWorkerLogsRuns(t *testing.T) {
+func TestExportWorkerLogsRuns(t *testing.T) {
 	p1 := exportStart.Truncate(time.Hour).Add(time.Hour)
 	for _, tc := range []struct {
 		name   string
@@ -175,9 +175,9 @@ func TestPinnedExportWorkerLogsRuns(t *testing.T) {
 	}
 }
 
-// TestPinnedRunBackgroundFinalFlush: when RunBackground ends it flushes the
+// TestRunBackgroundFinalFlush: when RunBackground ends it flushes the
 // statistics once more, and logs an error only when that flush fails.
-func TestPinnedRunBackgroundFinalFlush(t *testing.T) {
+func TestRunBackgroundFinalFlush(t *testing.T) {
 	for _, fail := range []bool{false, true} {
 		for _, b := range dbtest.Backends(t) {
 			t.Run(fmt.Sprintf("fail=%v/%s", fail, b.Name), func(t *testing.T) {
@@ -212,11 +212,11 @@ func TestPinnedRunBackgroundFinalFlush(t *testing.T) {
 	}
 }
 
-// TestPinnedExportRunKeepsVerifyAttempts: the export run prunes only
+// TestExportRunKeepsVerifyAttempts: the export run prunes only
 // verification attempts older than the longest limit's window (an hour), so
 // a client that used up its hourly attempts is still refused after a run
 // within that hour, and served again once the hour has passed.
-func TestPinnedExportRunKeepsVerifyAttempts(t *testing.T) {
+func TestExportRunKeepsVerifyAttempts(t *testing.T) {
 	const perHour = 3
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {

@@ -15,10 +15,10 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestPinnedCallbackChaffFirstDelay: before any real callback answer, chaff
+// TestCallbackChaffFirstDelay: before any real callback answer, chaff
 // takes about ChaffResponseMs (0.5 to 1.5 times it), not nothing: an
 // instant answer would tell chaff apart.
-func TestPinnedCallbackChaffFirstDelay(t *testing.T) {
+func TestCallbackChaffFirstDelay(t *testing.T) {
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{ChaffResponseMs: 400,
 		Callback: server.CallbackConfig{Keys: [][]byte{callbackKey()}}})
 	start := time.Now()
@@ -30,9 +30,9 @@ func TestPinnedCallbackChaffFirstDelay(t *testing.T) {
 	}
 }
 
-// TestPinnedCallbackKeyErrorNamesLine: a key of the wrong size is named by
+// TestCallbackKeyErrorNamesLine: a key of the wrong size is named by
 // its line in the key file (one key a line, docs/operations.md), from 1.
-func TestPinnedCallbackKeyErrorNamesLine(t *testing.T) {
+func TestCallbackKeyErrorNamesLine(t *testing.T) {
 	ctx := context.Background()
 	db, err := store.Open(ctx, dbtest.Backends(t)[0].URL)
 	if err != nil {
@@ -54,10 +54,10 @@ func TestPinnedCallbackKeyErrorNamesLine(t *testing.T) {
 	}
 }
 
-// TestPinnedCallbackDroppedKeyWarning: a server started without a key that
+// TestCallbackDroppedKeyWarning: a server started without a key that
 // sealed stored requests (an old line removed too early) starts, and logs
 // a warning naming that key; one that holds every key warns of nothing.
-func TestPinnedCallbackDroppedKeyWarning(t *testing.T) {
+func TestCallbackDroppedKeyWarning(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			ctx := context.Background()
@@ -93,9 +93,9 @@ func TestPinnedCallbackDroppedKeyWarning(t *testing.T) {
 	}
 }
 
-// TestPinnedCallbackRefusedMetric: refusals are counted by the limit that
+// TestCallbackRefusedMetric: refusals are counted by the limit that
 // refused them, one client address's or the global one.
-func TestPinnedCallbackRefusedMetric(t *testing.T) {
+func TestCallbackRefusedMetric(t *testing.T) {
 	for _, tt := range []struct {
 		limit           string
 		perAddr, perMin int
@@ -122,9 +122,9 @@ func TestPinnedCallbackRefusedMetric(t *testing.T) {
 	}
 }
 
-// TestPinnedCallbackPortalKeyWarning: the queue page warns that phones'
+// TestCallbackPortalKeyWarning: the queue page warns that phones'
 // requests are refused only when the server has no callback key.
-func TestPinnedCallbackPortalKeyWarning(t *testing.T) {
+func TestCallbackPortalKeyWarning(t *testing.T) {
 	const warning = "This server has no callback key"
 	for _, tt := range []struct {
 		name string

@@ -2,10 +2,10 @@ package server
 
 import "testing"
 
-// TestPinnedMaskPhone: the audit log's mask keeps at most the last two
+// TestMaskPhone: the audit log's mask keeps at most the last two
 // characters and never shows a number whole, however short it is
 // (numbers are validated to 8–15 digits first; the mask must not rely on it).
-func TestPinnedMaskPhone(t *testing.T) {
+func TestMaskPhone(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
 		{"", ""},
 		{"7", "*"},

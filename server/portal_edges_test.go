@@ -23,10 +23,10 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestPinnedDChaffFirstDelayOfAppAPI: before any real answer of an
+// TestChaffFirstDelayOfAppAPI: before any real answer of an
 // endpoint, its chaff takes about ChaffResponseMs (0.5 to 1.5 times it),
 // not nothing: an instant answer would tell chaff apart.
-func TestPinnedDChaffFirstDelayOfAppAPI(t *testing.T) {
+func TestChaffFirstDelayOfAppAPI(t *testing.T) {
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{ChaffResponseMs: 300})
 	for _, path := range []string{api.PathVerify, api.PathCertificate, api.PathPublish} {
 		req, _ := http.NewRequest("POST", e.http.URL+path, strings.NewReader(`{}`))
@@ -51,10 +51,10 @@ func TestPinnedDChaffFirstDelayOfAppAPI(t *testing.T) {
 
 var problemItemRe = regexp.MustCompile(`<li>([^<]*)</li>`)
 
-// TestPinnedDSettingsShowStoredProblems: a configuration stored under older,
+// TestSettingsShowStoredProblems: a configuration stored under older,
 // looser bounds is shown on the settings page with every rule it breaks
 // now, one item each; a valid one with none.
-func TestPinnedDSettingsShowStoredProblems(t *testing.T) {
+func TestSettingsShowStoredProblems(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			e := newEnv(t, be.URL, server.Config{})
@@ -93,11 +93,11 @@ func TestPinnedDSettingsShowStoredProblems(t *testing.T) {
 
 var backRe = regexp.MustCompile(`name="back" value="([^"]*)"`)
 
-// TestPinnedDLanguageSwitchComesBack: the language switch of a page fetched
+// TestLanguageSwitchComesBack: the language switch of a page fetched
 // with GET returns to that very page, query included; on the answer to a
 // form's post it returns to the page of the form's section, since the
 // form's target cannot be fetched.
-func TestPinnedDLanguageSwitchComesBack(t *testing.T) {
+func TestLanguageSwitchComesBack(t *testing.T) {
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	b := e.signedIn(t, "official@moh.gov.vn", server.RoleOfficial)
 	for _, tt := range []struct {
@@ -117,9 +117,9 @@ func TestPinnedDLanguageSwitchComesBack(t *testing.T) {
 	}
 }
 
-// TestPinnedDLogoutDeletesTheCookie: signing out answers with the session
+// TestLogoutDeletesTheCookie: signing out answers with the session
 // cookie deleted (Max-Age=0), not kept for a while with an empty value.
-func TestPinnedDLogoutDeletesTheCookie(t *testing.T) {
+func TestLogoutDeletesTheCookie(t *testing.T) {
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	b := e.signedIn(t, "viewer@moh.gov.vn", server.RoleViewer)
 	req, _ := http.NewRequest("POST", e.http.URL+"/portal/logout", strings.NewReader(url.Values{"csrf": {b.csrf}}.Encode()))
@@ -151,10 +151,10 @@ func TestPinnedDLogoutDeletesTheCookie(t *testing.T) {
 
 var navLinkRe = regexp.MustCompile(`<a href="(/portal/[a-z]+)">`)
 
-// TestPinnedDNavByRole: the portal's navigation offers each role the pages
+// TestNavByRole: the portal's navigation offers each role the pages
 // it may open (viewers see statistics only; officials also issue codes
 // and call back; administrators manage everything), and no others.
-func TestPinnedDNavByRole(t *testing.T) {
+func TestNavByRole(t *testing.T) {
 	e := newEnv(t, dbtest.Backends(t)[0].URL, server.Config{})
 	for _, tt := range []struct {
 		role string
@@ -190,10 +190,10 @@ func (refundFailing) RefundAttempt(context.Context, int64, ...string) error {
 	return errors.New("refund unavailable")
 }
 
-// TestPinnedDLoginRefundErrorIsLogged: a successful sign-in refunds its
+// TestLoginRefundErrorIsLogged: a successful sign-in refunds its
 // attempt; a refund that fails is logged (and the sign-in still succeeds),
 // one that works logs no error.
-func TestPinnedDLoginRefundErrorIsLogged(t *testing.T) {
+func TestLoginRefundErrorIsLogged(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		for _, fail := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/refund fails %v", be.Name, fail), func(t *testing.T) {
@@ -237,10 +237,10 @@ func TestPinnedDLoginRefundErrorIsLogged(t *testing.T) {
 	}
 }
 
-// TestPinnedDInstantsInOtherZones: instants carry their zone's offset
+// TestInstantsInOtherZones: instants carry their zone's offset
 // (docs/i18n.md) in hours, with minutes when it has them, and its sign
 // ("UTC+5:30", "UTC-3:30", "UTC-5"); a zone at UTC's offset says "UTC".
-func TestPinnedDInstantsInOtherZones(t *testing.T) {
+func TestInstantsInOtherZones(t *testing.T) {
 	at := time.Date(2026, 12, 1, 17, 30, 0, 0, time.UTC)
 	for _, tt := range []struct {
 		zone     string

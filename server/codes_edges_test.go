@@ -13,11 +13,11 @@ import (
 	"github.com/bluezone-vn/bluezone/store"
 )
 
-// TestPinnedLookupCodeByRef: the operator's shell (bluezone codes status)
+// TestLookupCodeByRef: the operator's shell (bluezone codes status)
 // finds a code by its UUID or its number, with or without '#', and gets
 // its status; a code that does not exist is store.ErrNotFound, anything
 // else ErrBadCodeRef (docs/codes.md).
-func TestPinnedLookupCodeByRef(t *testing.T) {
+func TestLookupCodeByRef(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			e := newEnv(t, be.URL, server.Config{})
@@ -59,10 +59,10 @@ func TestPinnedLookupCodeByRef(t *testing.T) {
 	}
 }
 
-// TestPinnedSMSConfigBounds: the link base is an http or https URL with a
+// TestSMSConfigBounds: the link base is an http or https URL with a
 // host, nothing else; the country code is 1 to 3 digits, all of 0-9
 // (Bangladesh is 880, Uzbekistan 998).
-func TestPinnedSMSConfigBounds(t *testing.T) {
+func TestSMSConfigBounds(t *testing.T) {
 	for _, tt := range []struct {
 		c    server.SMSConfig
 		want string // part of the error, "" for none

@@ -12,9 +12,9 @@ import (
 	"github.com/bluezone-vn/bluezone/server"
 )
 
-// TestPinnedAccountEmailLength: an account's email may have the 254 bytes
+// TestAccountEmailLength: an account's email may have the 254 bytes
 // SMTP allows (RFC 5321), not one more.
-func TestPinnedAccountEmailLength(t *testing.T) {
+func TestAccountEmailLength(t *testing.T) {
 	// 64 + 1 + 189 = 254 bytes, every label within its 63.
 	email := func(n int) string {
 		local := strings.Repeat("a", 64)
@@ -45,9 +45,9 @@ func TestPinnedAccountEmailLength(t *testing.T) {
 	}
 }
 
-// TestPinnedTOTPPolicyPage: the second-factor policy page opens for an
+// TestTOTPPolicyPage: the second-factor policy page opens for an
 // administrator and shows the setting as saved.
-func TestPinnedTOTPPolicyPage(t *testing.T) {
+func TestTOTPPolicyPage(t *testing.T) {
 	be := dbtest.Backends(t)[0]
 	e := newAccountsEnv(t, be.URL)
 	st, body := e.admin.do("GET", "/portal/officials/totp-policy", nil)
@@ -60,9 +60,9 @@ func TestPinnedTOTPPolicyPage(t *testing.T) {
 	}
 }
 
-// TestPinnedAccountPageTOTP: the account page says whether the signed-in
+// TestAccountPageTOTP: the account page says whether the signed-in
 // account has a second factor, and offers enrolment only when it has none.
-func TestPinnedAccountPageTOTP(t *testing.T) {
+func TestAccountPageTOTP(t *testing.T) {
 	be := dbtest.Backends(t)[0]
 	e := newAccountsEnv(t, be.URL)
 	o := newBrowser(t, e.http.URL)
@@ -85,10 +85,10 @@ func TestPinnedAccountPageTOTP(t *testing.T) {
 	}
 }
 
-// TestPinnedResetLinkValidUntil: the page showing a new reset link says
+// TestResetLinkValidUntil: the page showing a new reset link says
 // until when it works: 24 hours from now, in the officials' zone (the
 // default, Asia/Ho_Chi_Minh, UTC+7).
-func TestPinnedResetLinkValidUntil(t *testing.T) {
+func TestResetLinkValidUntil(t *testing.T) {
 	be := dbtest.Backends(t)[0]
 	e := newAccountsEnv(t, be.URL) // the clock says 2026-11-20 10:07 UTC
 	st, body := e.admin.do("POST", fmt.Sprintf("/portal/officials/%d/reset-password", e.officialID), url.Values{})
