@@ -325,7 +325,7 @@ func checkNewAccount(email, name, password string) (string, error) {
 	if err := checkNewIdentity(email, name); err != nil {
 		return "", err
 	}
-	if len(password) < minPasswordLength {
+	if len([]rune(password)) < minPasswordLength { // characters, not bytes (docs/security.md)
 		return "", problemf("The password must have at least %d characters.", minPasswordLength)
 	}
 	// bcrypt reads at most 72 bytes: refuse longer passwords rather than
