@@ -46,10 +46,10 @@ func pinnedEPublish(t *testing.T, e *env, code string, keys []api.Key, secretLen
 	return st, ae.Code, pr
 }
 
-// TestPinnedEHMACSecretLength: the app's HMAC secret (hmackey) must be at
+// TestHMACSecretLength: the app's HMAC secret (hmackey) must be at
 // least 16 bytes ("hmackey must be base64 of at least 16 bytes"): 15 bytes
 // are refused with hmac_invalid, 16 and 17 are accepted.
-func TestPinnedEHMACSecretLength(t *testing.T) {
+func TestHMACSecretLength(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b.URL, server.Config{})
@@ -69,12 +69,12 @@ func TestPinnedEHMACSecretLength(t *testing.T) {
 	}
 }
 
-// TestPinnedEOnsetWindow: keys are accepted from 14 days before to 14 days
+// TestOnsetWindow: keys are accepted from 14 days before to 14 days
 // after the test date (days since onset -14..14), by the key's day: the
 // first interval of day -14 and the last of day +14 are accepted, the last
 // of day -15 and the first of day +15 are refused with outside_onset_window.
 // The retention is 30 days so that day -15 is not refused as too old first.
-func TestPinnedEOnsetWindow(t *testing.T) {
+func TestOnsetWindow(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b.URL, server.Config{Retention: 30 * 24 * time.Hour})

@@ -23,10 +23,10 @@ func (auditFailing) AddAudit(context.Context, store.AuditEntry) error {
 	return errors.New("audit unavailable")
 }
 
-// TestPinnedEPortalErrorLogs: rendering pages and writing audit rows log no
+// TestPortalErrorLogs: rendering pages and writing audit rows log no
 // error when they work; an audit row the store refuses is logged, once per
 // row, and the audited action still succeeds.
-func TestPinnedEPortalErrorLogs(t *testing.T) {
+func TestPortalErrorLogs(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		for _, fail := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/audit fails %v", be.Name, fail), func(t *testing.T) {
@@ -84,11 +84,11 @@ func TestPinnedEPortalErrorLogs(t *testing.T) {
 	}
 }
 
-// TestPinnedENewAccountBounds: an account created on the officials page
+// TestNewAccountBounds: an account created on the officials page
 // with an initial password follows the rules (docs/security.md): an email
 // of up to the 254 bytes SMTP allows, a password of 12 characters or more,
 // counted as characters, not bytes ("ằ" takes 3).
-func TestPinnedENewAccountBounds(t *testing.T) {
+func TestNewAccountBounds(t *testing.T) {
 	// 64 + 1 + 189 = 254 bytes, every label within its 63.
 	email := func(n int) string {
 		domain := strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", n-64-1-63-1-63-1-3) + ".vn"
@@ -134,10 +134,10 @@ func TestPinnedENewAccountBounds(t *testing.T) {
 	}
 }
 
-// TestPinnedEAPIKeyPlatforms: an app is registered for one of the listed
+// TestAPIKeyPlatforms: an app is registered for one of the listed
 // platforms (any case, spaces around ignored); any other platform is
 // refused and registers nothing.
-func TestPinnedEAPIKeyPlatforms(t *testing.T) {
+func TestAPIKeyPlatforms(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
 			e := newAccountsEnv(t, be.URL)

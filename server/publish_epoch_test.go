@@ -11,12 +11,12 @@ import (
 	"github.com/bluezone-vn/bluezone/server"
 )
 
-// TestPinnedEKeyAtIntervalZero: the lowest rolling start is interval 0
+// TestKeyAtIntervalZero: the lowest rolling start is interval 0
 // (1970-01-01 00:00 UTC). On a server whose clock is within the retention
 // of it, a key starting there is accepted like any other, the first of the
 // upload included (the overlap check starts below every valid start), and
 // a negative start is refused.
-func TestPinnedEKeyAtIntervalZero(t *testing.T) {
+func TestKeyAtIntervalZero(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newEnv(t, b.URL, server.Config{})
