@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/bluezone-vn/bluezone/blob"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/protocol"
 	"github.com/bluezone-vn/bluezone/protocol/export"
@@ -87,22 +84,12 @@ func (r *racingStore) StoredKeys(ctx context.Context, data [][]byte) (map[string
 func TestENInsertedWhenRaced(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		t.Run(be.Name, func(t *testing.T) {
-			ctx := context.Background()
-			db, err := store.Open(ctx, be.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			rs := &racingStore{Store: db}
-			blobs, _ := blob.NewDir(t.TempDir())
-			s, err := server.New(ctx, server.Config{}, rs, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &clock{t: time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)}
-			s.SetClock(c.now)
-			e := newEnvFor(t, s)
-			e.clock, e.db = c, db
+			var rs *racingStore
+			e := newEnvWith(t, be.URL, server.Config{}, envSetup{store: func(db *store.DB) server.Store {
+				rs = &racingStore{Store: db}
+				return rs
+			}})
+			db, c := e.db, e.clock
 
 			apiKey := e.apiKey(t)
 			keys := gKeys(c.now(), 3)

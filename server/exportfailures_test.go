@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +12,6 @@ import (
 	"github.com/bluezone-vn/bluezone/blob"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/server"
-	"github.com/bluezone-vn/bluezone/store"
 )
 
 // healingBlobs refuses files whose name starts with prefix until healed.
@@ -39,22 +36,15 @@ func TestGivenUpPeriodStaysGivenUp(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dir, _ := blob.NewDir(t.TempDir())
 			p1 := exportStart.Truncate(time.Hour).Add(time.Hour)
 			p0, p2 := p1.Add(-time.Hour), p1.Add(time.Hour)
-			blobs := healingBlobs{dir, fmt.Sprintf("VN/%d-%d", p0.Unix(), p1.Unix()), new(atomic.Bool)}
-			s, err := server.New(ctx, server.Config{MinBatchKeys: 1}, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &clock{t: exportStart}
-			s.SetClock(c.now)
-			e := newEnvFor(t, s)
+			var blobs healingBlobs
+			e := newEnvWith(t, b.URL, server.Config{MinBatchKeys: 1}, envSetup{blobs: func(dir *blob.Dir) server.Blobs {
+				blobs = healingBlobs{dir, fmt.Sprintf("VN/%d-%d", p0.Unix(), p1.Unix()), new(atomic.Bool)}
+				return blobs
+			}})
+			s, db, c := e.srv, e.db, e.clock
+			c.t = exportStart
 			if _, err := s.ExportOnce(ctx); err != nil {
 				t.Fatal(err)
 			}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -214,27 +212,19 @@ func TestExportErrorNamesFile(t *testing.T) {
 	for _, b := range dbtest.Backends(t) {
 		t.Run(b.Name, func(t *testing.T) {
 			ctx := context.Background()
-			db, err := store.Open(ctx, b.URL)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			dir, _ := blob.NewDir(t.TempDir())
 			p1 := exportStart.Truncate(time.Hour).Add(time.Hour)
 			p0 := p1.Add(-time.Hour)
-			blobs := failingBlobs{dir, fmt.Sprintf("VN/%d-%d-2.zip", p0.Unix(), p1.Unix())}
-			s, err := server.New(ctx, server.Config{MaxKeysPerFile: 10, MinBatchKeys: 1}, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &clock{t: exportStart}
-			s.SetClock(c.now)
+			e := newEnvWith(t, b.URL, server.Config{MaxKeysPerFile: 10, MinBatchKeys: 1}, envSetup{blobs: func(dir *blob.Dir) server.Blobs {
+				return failingBlobs{dir, fmt.Sprintf("VN/%d-%d-2.zip", p0.Unix(), p1.Unix())}
+			}})
+			s, db, c := e.srv, e.db, e.clock
+			c.t = exportStart
 			if _, err := s.ExportOnce(ctx); err != nil {
 				t.Fatal(err)
 			}
 			storeKeys(t, db, 11, p1, 144)
 			c.t = p1.Add(time.Minute)
-			_, err = s.ExportOnce(ctx)
+			_, err := s.ExportOnce(ctx)
 			want := fmt.Sprintf("export: batch %d file 2 of 2: storage refuses", p1.Unix())
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Fatalf("error %v, want one saying %q", err, want)

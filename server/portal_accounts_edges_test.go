@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/bluezone-vn/bluezone/blob"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/server"
 	"github.com/bluezone-vn/bluezone/store"
@@ -30,26 +27,13 @@ func TestPortalErrorLogs(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		for _, fail := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/audit fails %v", be.Name, fail), func(t *testing.T) {
-				ctx := context.Background()
-				db, err := store.Open(ctx, be.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				blobs, _ := blob.NewDir(t.TempDir())
-				var st server.Store = db
-				if fail {
-					st = auditFailing{db}
-				}
 				sink := &logSink{}
-				s, err := server.New(ctx, server.Config{}, st, blobs, slog.New(slog.NewJSONHandler(sink, nil)))
-				if err != nil {
-					t.Fatal(err)
+				o := envSetup{log: sink}
+				if fail {
+					o.store = func(db *store.DB) server.Store { return auditFailing{db} }
 				}
-				c := &clock{t: time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)}
-				s.SetClock(c.now)
-				e := newEnvFor(t, s)
-				e.clock, e.db = c, db
+				e := newEnvWith(t, be.URL, server.Config{}, o)
+				ctx, db := context.Background(), e.db
 				// Backends share a database between subtests: other emails.
 				adminEmail, newEmail := "admin@moh.gov.vn", "o@moh.gov.vn"
 				if fail {

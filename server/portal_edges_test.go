@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"time"
 
 	"github.com/bluezone-vn/bluezone/api"
-	"github.com/bluezone-vn/bluezone/blob"
 	"github.com/bluezone-vn/bluezone/internal/dbtest"
 	"github.com/bluezone-vn/bluezone/risk"
 	"github.com/bluezone-vn/bluezone/server"
@@ -197,26 +195,12 @@ func TestLoginRefundErrorIsLogged(t *testing.T) {
 	for _, be := range dbtest.Backends(t) {
 		for _, fail := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s/refund fails %v", be.Name, fail), func(t *testing.T) {
-				ctx := context.Background()
-				db, err := store.Open(ctx, be.URL)
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { db.Close() })
-				blobs, _ := blob.NewDir(t.TempDir())
-				var st server.Store = db
-				if fail {
-					st = refundFailing{db}
-				}
 				sink := &logSink{}
-				s, err := server.New(ctx, server.Config{}, st, blobs, slog.New(slog.NewJSONHandler(sink, nil)))
-				if err != nil {
-					t.Fatal(err)
+				o := envSetup{log: sink}
+				if fail {
+					o.store = func(db *store.DB) server.Store { return refundFailing{db} }
 				}
-				c := &clock{t: time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)}
-				s.SetClock(c.now)
-				e := newEnvFor(t, s)
-				e.clock, e.db = c, db
+				e := newEnvWith(t, be.URL, server.Config{}, o)
 				email := "ok@moh.gov.vn"
 				if fail {
 					email = "refund-fails@moh.gov.vn"

@@ -43,6 +43,18 @@ type env struct {
 func newEnv(t *testing.T, url string, cfg server.Config) *env { return newEnvTB(t, url, cfg) }
 
 func newEnvTB(t testing.TB, url string, cfg server.Config) *env {
+	return newEnvWith(t, url, cfg, envSetup{})
+}
+
+// envSetup changes what newEnvWith builds the server on, for tests of
+// failures and of what the server logs.
+type envSetup struct {
+	store func(*store.DB) server.Store // wraps the store (nil: the store itself)
+	blobs func(*blob.Dir) server.Blobs // wraps export storage (nil: the folder itself)
+	log   io.Writer                    // receives JSON logs (nil: discarded)
+}
+
+func newEnvWith(t testing.TB, url string, cfg server.Config, o envSetup) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, url)
@@ -50,8 +62,20 @@ func newEnvTB(t testing.TB, url string, cfg server.Config) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	blobs, _ := blob.NewDir(t.TempDir())
-	s, err := server.New(ctx, cfg, db, blobs, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	dir, _ := blob.NewDir(t.TempDir())
+	var st server.Store = db
+	if o.store != nil {
+		st = o.store(db)
+	}
+	var blobs server.Blobs = dir
+	if o.blobs != nil {
+		blobs = o.blobs(dir)
+	}
+	var h slog.Handler = slog.NewTextHandler(io.Discard, nil)
+	if o.log != nil {
+		h = slog.NewJSONHandler(o.log, nil)
+	}
+	s, err := server.New(ctx, cfg, st, blobs, slog.New(h))
 	if err != nil {
 		t.Fatal(err)
 	}
