@@ -158,6 +158,10 @@ func TestSigningKeyRotation(t *testing.T) {
 			if _, pem := e.get(t, api.PathExports+api.PublicKeyName); string(pem) != string(added.PublicPEM) {
 				t.Fatal("public.pem is not the new key after the retirement")
 			}
+			// What the statistics page shows officials to give app makers.
+			if got := s.ExportPublicKeyPEM(); string(got) != string(added.PublicPEM) {
+				t.Fatal("ExportPublicKeyPEM is not the new key after the retirement")
+			}
 			_, raw = e.get(t, api.PathExports+api.SigningKeysName)
 			if err := json.Unmarshal(raw, &list); err != nil || len(list.Keys) != 1 || !list.Keys[0].Current || len(list.Keys[0].Endorsements) != 1 {
 				t.Fatalf("listing after the retirement: %s", raw)
