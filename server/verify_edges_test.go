@@ -48,3 +48,34 @@ func TestIssueCodeDrawsAgainOnCollision(t *testing.T) {
 		}
 	}
 }
+
+// refundRefusingStore fails every refund of a counted attempt.
+type refundRefusingStore struct{ server.Store }
+
+func (refundRefusingStore) RefundAttempt(context.Context, int64, ...string) error {
+	return errors.New("refund unavailable")
+}
+
+// TestVerifyLimitErrorsAreLogged: a verification whose attempt cannot be
+// given back still answers, and the failure is logged for the operator;
+// when it can be, nothing is logged.
+func TestVerifyLimitErrorsAreLogged(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		sink := &logSink{}
+		o := envSetup{log: sink}
+		if fail {
+			o.store = func(db *store.DB) server.Store { return refundRefusingStore{db} }
+		}
+		e := newEnvWith(t, dbtest.Backends(t)[0].URL, server.Config{}, o)
+		if a, err := tryVerify(e.http.URL, e.issueShortCode(t), "192.0.2.1", false); err != nil || a.status != 200 {
+			t.Fatalf("refund failing %v: verify %+v %v", fail, a, err)
+		}
+		logged := sink.records(t, "ERROR", "verify limit")
+		if fail && (len(logged) != 1 || logged[0]["err"] != "refund unavailable") {
+			t.Errorf("failed refund: logged %v, want one error naming it", logged)
+		}
+		if !fail && len(logged) != 0 {
+			t.Errorf("working refund: logged %v, want nothing", logged)
+		}
+	}
+}
