@@ -368,7 +368,7 @@ func TestCallbackPortal(t *testing.T) {
 			st, page = b.do("POST", "/portal/callbacks/"+itoa(q[0].ID)+"/code", url.Values{"report_type": {"RECURSIVE"}})
 			page = html.UnescapeString(page)
 			m := regexp8.FindStringSubmatch(page)
-			if st != 200 || m == nil || !strings.Contains(page, `id="issued-to">+84912345678<`) {
+			if st != 200 || m == nil || !strings.Contains(page, `id="issued-to">+84912345678</strong> (F1)`) {
 				t.Fatalf("issue F1 code: %d\n%s", st, page)
 			}
 			var vr api.VerifyResponse
