@@ -1,6 +1,7 @@
 package phone
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/rand"
 	"crypto/sha256"
@@ -52,6 +53,23 @@ func TestAdoptEndorsedKeys(t *testing.T) {
 	for i := range many {
 		many[i] = listed(t, pinned, "vn", "v1")
 	}
+	padded := func(size int) []byte { // JSON allows trailing space
+		b := listing(t, listed(t, k2, "452", "v2", pinned))
+		if len(b) > size {
+			t.Fatalf("listing of %d bytes, longer than %d", len(b), size)
+		}
+		return append(b, bytes.Repeat([]byte(" "), size-len(b))...)
+	}
+	endorsedBy := func(n int) []byte { // n endorsements, the pinned key's last
+		k := listed(t, k2, "452", "v2", other)
+		e := k.Endorsements[0]
+		k.Endorsements = nil
+		for range n - 1 {
+			k.Endorsements = append(k.Endorsements, e) // by an unpinned key
+		}
+		k.Endorsements = append(k.Endorsements, listed(t, k2, "452", "v2", pinned).Endorsements[0])
+		return listing(t, k)
+	}
 	tests := []struct {
 		name    string
 		listing []byte
@@ -69,6 +87,10 @@ func TestAdoptEndorsedKeys(t *testing.T) {
 		{"exactly the most keys", listing(t, many...), 0, false},
 		{"one key too many", listing(t, append(many, listed(t, k2, "452", "v2", pinned))...), 0, true},
 		{"not JSON", []byte("<html>"), 0, true},
+		{"exactly the largest listing", padded(maxKeyListBytes), 1, false},
+		{"one byte too large", padded(maxKeyListBytes + 1), 0, true},
+		{"exactly the most endorsements", endorsedBy(maxKeyEndorsements), 1, false},
+		{"one endorsement too many", endorsedBy(maxKeyEndorsements + 1), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
