@@ -31,6 +31,13 @@ var exportStart = time.Date(2026, 11, 20, 10, 7, 0, 0, time.UTC)
 // export at exportAt, and returns their bytes.
 func storeKeys(t testing.TB, db *store.DB, n int, exportAt time.Time, rollingPeriod int32) [][]byte {
 	t.Helper()
+	_, keys := storeCodeKeys(t, db, n, exportAt, rollingPeriod)
+	return keys
+}
+
+// storeCodeKeys is storeKeys that also returns the code's id, to revoke it.
+func storeCodeKeys(t testing.TB, db *store.DB, n int, exportAt time.Time, rollingPeriod int32) (int64, [][]byte) {
+	t.Helper()
 	ctx := context.Background()
 	code := make([]byte, 32)
 	rand.Read(code)
@@ -54,7 +61,7 @@ func storeKeys(t testing.TB, db *store.DB, n int, exportAt time.Time, rollingPer
 			t.Fatal(err)
 		}
 	}
-	return out
+	return id, out
 }
 
 // exportFiles reads index.txt and every file it lists, verified.

@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"slices"
 	"strings"
@@ -17,31 +16,6 @@ import (
 	"github.com/bluezone-vn/bluezone/server"
 	"github.com/bluezone-vn/bluezone/store"
 )
-
-// storeCodeKeys is storeKeys that also returns the code's id, to revoke it.
-func storeCodeKeys(t *testing.T, db *store.DB, n int, exportAt time.Time) (int64, [][]byte) {
-	t.Helper()
-	ctx := context.Background()
-	code := make([]byte, 32)
-	rand.Read(code)
-	id, err := db.CreateCode(ctx, store.Code{HMAC: code, ReportType: 1, TestDay: exportAt.Unix() / 86400, IssuedAt: exportAt, ExpiresAt: exportAt.Add(time.Hour)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	day := int64(protocol.RollingStart(protocol.IntervalNumber(exportAt))) - 144
-	var keys []store.Key
-	var out [][]byte
-	for range n {
-		k := make([]byte, 16)
-		rand.Read(k)
-		out = append(out, k)
-		keys = append(keys, store.Key{Data: k, RollingStart: day, RollingPeriod: 144, ReportType: 1, ExportAt: exportAt})
-	}
-	if _, _, err := db.PublishKeys(ctx, id, keys, 1<<30); err != nil {
-		t.Fatal(err)
-	}
-	return id, out
-}
 
 // TestExportFilesPaddedAndRecorded: every file of a period, split or
 // not, is padded on its own up to --min-batch-keys (docs/api.md: "each
@@ -68,7 +42,7 @@ func TestExportFilesPaddedAndRecorded(t *testing.T) {
 				}
 				p1 := exportStart.Truncate(time.Hour).Add(time.Hour)
 				p2 := p1.Add(time.Hour)
-				id, revoked := storeCodeKeys(t, e.db, tc.revoked, p1)
+				id, revoked := storeCodeKeys(t, e.db, tc.revoked, p1, 144)
 				e.clock.t = p1.Add(time.Minute)
 				if _, err := e.srv.ExportOnce(ctx); err != nil {
 					t.Fatal(err)
