@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -54,16 +55,28 @@ var ErrNoSuchOfficial = errors.New("no account with this email")
 var ErrBadRole = errors.New("want admin, official or viewer")
 
 // newPasswordHash checks a new password against the rules and hashes it.
-// Longer than bcrypt's 72 bytes is refused rather than silently cut.
 func newPasswordHash(password, confirm string) (string, error) {
 	switch {
 	case password != confirm:
 		return "", errors.New("The two new passwords differ.")
-	case len([]rune(password)) < minPasswordLength:
-		return "", errors.New(passwordRule)
-	case len(password) > maxPasswordBytes:
+	case passwordTooShort(password), passwordTooLong(password):
 		return "", errors.New(passwordRule)
 	}
+	return hashPassword(password)
+}
+
+// passwordTooShort and passwordTooLong are the rules of docs/security.md
+// for every new password: at least minPasswordLength characters (not
+// bytes), and at most the 72 bytes bcrypt reads, refused rather than
+// silently cut.
+func passwordTooShort(password string) bool {
+	return utf8.RuneCountInString(password) < minPasswordLength
+}
+
+func passwordTooLong(password string) bool { return len(password) > maxPasswordBytes }
+
+// hashPassword hashes a password that keeps the rules.
+func hashPassword(password string) (string, error) {
 	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	if err != nil {
 		return "", fmt.Errorf("hash the password: %w", err)

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/bluezone-vn/bluezone/protocol/export"
 	"github.com/bluezone-vn/bluezone/store"
 )
@@ -325,19 +323,13 @@ func checkNewAccount(email, name, password string) (string, error) {
 	if err := checkNewIdentity(email, name); err != nil {
 		return "", err
 	}
-	if len([]rune(password)) < minPasswordLength { // characters, not bytes (docs/security.md)
+	if passwordTooShort(password) {
 		return "", problemf("The password must have at least %d characters.", minPasswordLength)
 	}
-	// bcrypt reads at most 72 bytes: refuse longer passwords rather than
-	// ignore their end.
-	if len(password) > maxPasswordBytes {
+	if passwordTooLong(password) {
 		return "", problemf("The password must have at most %d bytes (a character outside ASCII takes 2 to 4).", maxPasswordBytes)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
-	if err != nil {
-		return "", fmt.Errorf("hash the password: %w", err)
-	}
-	return string(h), nil
+	return hashPassword(password)
 }
 
 func (s *Server) bootstrap(w http.ResponseWriter, r *http.Request) {
